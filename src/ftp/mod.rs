@@ -1,0 +1,1 @@
+//! FTP control-channel parsing: bytes → lines → commands and replies (no I/O, no printing).

@@ -1,0 +1,10 @@
+//! ftpflow: FTP sessions, transfers and ladder diagrams from packet captures.
+//!
+//! The pipeline, one module per layer:
+//! capture source → link/IP/TCP decode → TCP reassembly → FTP control parsing →
+//! session correlation → model → renderers.
+
+pub mod capture;
+pub mod decode;
+pub mod ftp;
+pub mod time;
