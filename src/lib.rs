@@ -7,4 +7,5 @@
 pub mod capture;
 pub mod decode;
 pub mod ftp;
+pub mod tcp;
 pub mod time;

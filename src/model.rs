@@ -1,0 +1,188 @@
+//! The analysis result: sessions, their commands, replies and transfers, data connections
+//! no command claimed, anomalies. Renderers draw this; nothing here parses or prints.
+
+use crate::time::Timestamp;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+pub use crate::ftp::{Direction, TransferKind};
+
+/// How a transfer's data connection was set up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Mode {
+    /// PORT: the server connects to the client.
+    Active,
+    /// PASV: the client connects to the server.
+    Passive,
+    Eprt,
+    Epsv,
+    Lprt,
+    Lpsv,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Active => "active",
+            Mode::Passive => "passive",
+            Mode::Eprt => "eprt",
+            Mode::Epsv => "epsv",
+            Mode::Lprt => "lprt",
+            Mode::Lpsv => "lpsv",
+        }
+    }
+    /// Whether the client opens the data connection.
+    pub fn client_connects(self) -> bool {
+        matches!(self, Mode::Passive | Mode::Epsv | Mode::Lpsv)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reply {
+    pub ts: Timestamp,
+    pub code: u16,
+    pub text: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Command {
+    pub ts: Timestamp,
+    /// Upper-cased verb.
+    pub verb: String,
+    /// The argument as sent (a password is masked unless asked otherwise); `None` when absent.
+    pub arg: Option<String>,
+    pub replies: Vec<Reply>,
+}
+
+impl Command {
+    pub fn final_reply(&self) -> Option<&Reply> {
+        self.replies.iter().rev().find(|r| r.code >= 200)
+    }
+}
+
+/// Who opened a data connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Opener {
+    Client,
+    Server,
+}
+
+/// One TCP data connection: what crossed it and how it began and ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DataConnection {
+    /// The FTP client's end.
+    pub client: SocketAddr,
+    /// The FTP server's end.
+    pub server: SocketAddr,
+    pub opened_by: Opener,
+    /// The SYN was captured.
+    pub syn_seen: bool,
+    pub start: Timestamp,
+    pub end: Timestamp,
+    /// Bytes the server sent and the client sent.
+    pub bytes_from_server: u64,
+    pub bytes_from_client: u64,
+    /// SHA-256 (hex) of the bytes each side sent.
+    pub sha256_from_server: String,
+    pub sha256_from_client: String,
+    /// Bytes missing from the capture, per sender.
+    pub gap_bytes_from_server: u64,
+    pub gap_bytes_from_client: u64,
+    pub retransmitted_bytes: u64,
+    pub first_data: Option<Timestamp>,
+    pub last_data: Option<Timestamp>,
+    pub packets: u64,
+    /// Ended by a RST rather than FINs.
+    pub reset: bool,
+    /// Closed by FIN or RST (false: the capture ended or the connection went idle).
+    pub closed: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Transfer {
+    /// Index into the session's `commands` of the transfer command.
+    pub command_index: usize,
+    pub command: String,
+    pub arg: Option<String>,
+    pub kind: TransferKind,
+    pub direction: Direction,
+    /// `None` when no PORT/PASV-like command preceded it.
+    pub mode: Option<Mode>,
+    /// The endpoint announced by PORT/EPRT/LPRT or the 227/229/228 reply.
+    pub announced: Option<SocketAddr>,
+    pub data: Option<DataConnection>,
+    /// Bytes in the transfer's direction (0 without a data connection).
+    pub bytes: u64,
+    pub sha256: Option<String>,
+    pub rest: Option<u64>,
+    /// Size announced by the 150 reply's "(N bytes)".
+    pub announced_size: Option<u64>,
+    /// TYPE in force ("A", "I", …) when known.
+    pub type_code: Option<String>,
+    pub final_code: Option<u16>,
+    pub complete: bool,
+    /// The data connection's bytes are TLS-protected (PROT P after AUTH).
+    pub encrypted: bool,
+    pub start: Timestamp,
+    pub end: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Anomaly {
+    pub ts: Timestamp,
+    pub kind: &'static str,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Session {
+    pub id: u64,
+    /// The capture file it came from.
+    pub file: String,
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    pub start: Timestamp,
+    pub end: Timestamp,
+    /// The user that logged in, else the last one tried.
+    pub user: Option<String>,
+    pub logged_in: bool,
+    pub tls: bool,
+    /// The greeting (220 or other reply sent before any command).
+    pub banner: Option<Reply>,
+    pub commands: Vec<Command>,
+    pub transfers: Vec<Transfer>,
+    pub anomalies: Vec<Anomaly>,
+    /// Control connection: SYN captured, closed by FIN/RST, reset.
+    pub control_syn_seen: bool,
+    pub control_closed: bool,
+    pub control_reset: bool,
+    pub control_packets: u64,
+}
+
+/// A data-looking connection no transfer command claimed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnmatchedData {
+    pub file: String,
+    /// The session whose announced endpoint it matched, if any.
+    pub session: Option<u64>,
+    pub conn: DataConnection,
+    pub reason: String,
+}
+
+/// Totals for one run over one or more captures.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub files: usize,
+    pub packets: u64,
+    pub bytes: u64,
+    pub sessions: u64,
+    pub transfers: u64,
+    pub unmatched_data: u64,
+    pub tcp_connections: u64,
+    /// Packets that could not be decoded (malformed headers).
+    pub undecodable_packets: u64,
+    /// Anomaly counts by kind, sessions' and global ones.
+    pub anomalies: BTreeMap<String, u64>,
+    /// Warnings such as a truncated capture.
+    pub warnings: Vec<String>,
+}

@@ -1,0 +1,469 @@
+//! The connection table: finds each segment's connection, runs its two reassemblers,
+//! and reports what happened to a handler. Memory is bounded by configurable limits.
+
+use super::reassembly::{Chunk, DirLimits, DirStats, Reassembler};
+use crate::decode::TcpSegment;
+use crate::time::Timestamp;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+/// Limits of the TCP layer; the defaults suit captures of many GB.
+#[derive(Clone, Copy, Debug)]
+pub struct TcpConfig {
+    pub dir: DirLimits,
+    /// Out-of-order bytes buffered across all connections.
+    pub max_buffered_total: usize,
+    /// Connections tracked at once; beyond it the least recently active is closed.
+    pub max_connections: usize,
+    /// A connection silent this long (capture time) is closed.
+    pub idle_timeout_ns: i64,
+    /// A closed connection is remembered this long, so late ACKs do not open a new one.
+    pub closed_linger_ns: i64,
+}
+
+impl Default for TcpConfig {
+    fn default() -> Self {
+        TcpConfig {
+            dir: DirLimits::default(),
+            max_buffered_total: 256 << 20,
+            max_connections: 250_000,
+            idle_timeout_ns: 600 * 1_000_000_000,
+            closed_linger_ns: 30 * 1_000_000_000,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnId(pub u64);
+
+/// Which end sent a segment: the one that opened the connection (sent the SYN) or the other.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Side {
+    Initiator,
+    Responder,
+}
+
+impl Side {
+    fn index(self) -> usize {
+        self as usize
+    }
+    pub fn other(self) -> Side {
+        match self {
+            Side::Initiator => Side::Responder,
+            Side::Responder => Side::Initiator,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CloseReason {
+    /// Both directions reached their FIN.
+    Fin,
+    Reset,
+    Idle,
+    /// Closed to make room (connection limit).
+    Evicted,
+    /// A new SYN reused the 4-tuple.
+    Reused,
+    EndOfCapture,
+}
+
+/// What the table knows of a connection, shown to the handler with every event.
+#[derive(Clone, Debug)]
+pub struct ConnInfo {
+    pub id: ConnId,
+    pub initiator: SocketAddr,
+    pub responder: SocketAddr,
+    /// The handshake's SYN was captured (false for a connection that began before the capture).
+    pub syn_seen: bool,
+    pub first_ts: Timestamp,
+    pub last_ts: Timestamp,
+    pub packets: u64,
+    pub stats: [DirStats; 2],
+}
+
+impl ConnInfo {
+    pub fn addr(&self, side: Side) -> SocketAddr {
+        match side {
+            Side::Initiator => self.initiator,
+            Side::Responder => self.responder,
+        }
+    }
+    pub fn stats(&self, side: Side) -> &DirStats {
+        &self.stats[side.index()]
+    }
+}
+
+#[derive(Debug)]
+pub enum TcpEvent<'a> {
+    /// The first packet of a new connection (before its Segment event).
+    Opened,
+    /// Every captured segment, with its headers, for diagrams and anomaly checks.
+    Segment { from: Side, seg: &'a TcpSegment<'a> },
+    Data { from: Side, data: &'a [u8] },
+    Gap { from: Side, len: u64 },
+    /// The direction's FIN was reached in sequence.
+    Fin { from: Side },
+    Reset { from: Side },
+    Closed { reason: CloseReason },
+}
+
+/// Whether the handler still wants a connection's bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Interest {
+    Bytes,
+    /// Stop reassembling (drop buffers); Segment and Closed events still come.
+    HeadersOnly,
+}
+
+/// The consumer of TCP events. `State` is the handler's own per-connection state.
+pub trait ConnectionHandler {
+    type State: Default;
+    fn event(
+        &mut self,
+        ts: Timestamp,
+        conn: &ConnInfo,
+        state: &mut Self::State,
+        event: TcpEvent<'_>,
+    ) -> Interest;
+}
+
+struct Connection<S> {
+    info: ConnInfo,
+    dirs: [Reassembler; 2],
+    isn: [Option<u32>; 2],
+    interest: Interest,
+    closed: bool,
+    state: S,
+}
+
+/// Normalised 4-tuple: both directions map to the same key.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct FlowKey(SocketAddr, SocketAddr);
+
+impl FlowKey {
+    fn new(a: SocketAddr, b: SocketAddr) -> Self {
+        if a <= b { FlowKey(a, b) } else { FlowKey(b, a) }
+    }
+}
+
+/// Counters of the TCP layer.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TcpStats {
+    pub connections: u64,
+    pub evicted: u64,
+    pub expired: u64,
+    pub budget_skips: u64,
+}
+
+pub struct TcpTable<S> {
+    config: TcpConfig,
+    conns: HashMap<FlowKey, Connection<S>>,
+    next_id: u64,
+    buffered_total: usize,
+    last_sweep: Option<Timestamp>,
+    pub stats: TcpStats,
+}
+
+impl<S: Default> TcpTable<S> {
+    pub fn new(config: TcpConfig) -> Self {
+        TcpTable {
+            config,
+            conns: HashMap::new(),
+            next_id: 1,
+            buffered_total: 0,
+            last_sweep: None,
+            stats: TcpStats::default(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.conns.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.conns.is_empty()
+    }
+
+    pub fn buffered_bytes(&self) -> usize {
+        self.buffered_total
+    }
+
+    /// Processes one segment.
+    pub fn process<H: ConnectionHandler<State = S>>(
+        &mut self,
+        ts: Timestamp,
+        seg: &TcpSegment<'_>,
+        handler: &mut H,
+    ) {
+        self.maybe_sweep(ts, handler);
+        let key = FlowKey::new(seg.src, seg.dst);
+        let syn_only = seg.flags.syn() && !seg.flags.ack();
+
+        if let Some(conn) = self.conns.get(&key) {
+            // A fresh SYN on a finished (or different-ISN) connection starts a new one.
+            let reused = syn_only
+                && conn.info.initiator == seg.src
+                && (conn.closed || conn.isn[0].is_some_and(|isn| isn != seg.seq))
+                || syn_only && conn.info.initiator != seg.src && conn.closed;
+            if reused {
+                let conn = self.conns.remove(&key).expect("present");
+                self.close(conn, ts, CloseReason::Reused, handler);
+            }
+        }
+        if !self.conns.contains_key(&key) {
+            if self.conns.len() >= self.config.max_connections {
+                self.evict_oldest(ts, handler);
+            }
+            let (initiator, responder) = orient(seg);
+            let id = ConnId(self.next_id);
+            self.next_id += 1;
+            self.stats.connections += 1;
+            let mut conn = Connection {
+                info: ConnInfo {
+                    id,
+                    initiator,
+                    responder,
+                    syn_seen: syn_only,
+                    first_ts: ts,
+                    last_ts: ts,
+                    packets: 0,
+                    stats: Default::default(),
+                },
+                dirs: Default::default(),
+                isn: [None, None],
+                interest: Interest::Bytes,
+                closed: false,
+                state: S::default(),
+            };
+            conn.interest = handler.event(ts, &conn.info, &mut conn.state, TcpEvent::Opened);
+            self.conns.insert(key, conn);
+        }
+        let conn = self.conns.get_mut(&key).expect("inserted above");
+        let from = if seg.src == conn.info.initiator {
+            Side::Initiator
+        } else {
+            Side::Responder
+        };
+        conn.info.last_ts = ts;
+        conn.info.packets += 1;
+        if seg.flags.syn() {
+            conn.isn[from.index()].get_or_insert(seg.seq);
+            if from == Side::Initiator && syn_only {
+                conn.info.syn_seen = true;
+            }
+        }
+        let i = handler.event(
+            ts,
+            &conn.info,
+            &mut conn.state,
+            TcpEvent::Segment { from, seg },
+        );
+        conn.interest = worst(conn.interest, i);
+        if conn.closed {
+            return;
+        }
+
+        let dir = &mut conn.dirs[from.index()];
+        let was_finished = dir.is_finished();
+        let mut interest = conn.interest;
+        if interest == Interest::Bytes {
+            let info = &conn.info;
+            let state = &mut conn.state;
+            let delta = dir.segment(
+                seg.seq,
+                seg.flags.syn(),
+                seg.flags.fin(),
+                seg.payload,
+                seg.missing,
+                self.config.dir,
+                &mut |chunk| {
+                    let ev = match chunk {
+                        Chunk::Data(data) => TcpEvent::Data { from, data },
+                        Chunk::Gap(len) => TcpEvent::Gap { from, len },
+                    };
+                    interest = worst(interest, handler.event(ts, info, state, ev));
+                },
+            );
+            self.buffered_total = (self.buffered_total as isize + delta).max(0) as usize;
+            if self.buffered_total > self.config.max_buffered_total {
+                // Over the global budget: give up on this direction's holes first.
+                let before = dir.buffered_bytes();
+                while dir.skip_hole(&mut |chunk| {
+                    let ev = match chunk {
+                        Chunk::Data(data) => TcpEvent::Data { from, data },
+                        Chunk::Gap(len) => TcpEvent::Gap { from, len },
+                    };
+                    interest = worst(interest, handler.event(ts, info, state, ev));
+                }) {}
+                self.stats.budget_skips += 1;
+                self.buffered_total -= before - dir.buffered_bytes();
+            }
+        } else {
+            // Headers only: still follow the FIN so the connection's end is known.
+            dir.segment(
+                seg.seq,
+                seg.flags.syn(),
+                seg.flags.fin(),
+                &[],
+                seg.payload.len() as u32 + seg.missing,
+                DirLimits {
+                    max_bytes: 0,
+                    max_segments: 0,
+                },
+                &mut |_| {},
+            );
+        }
+        conn.interest = interest;
+        conn.info.stats[from.index()] = dir.stats;
+        if !was_finished && dir.is_finished() {
+            handler.event(ts, &conn.info, &mut conn.state, TcpEvent::Fin { from });
+        }
+        let reset = seg.flags.rst();
+        if reset {
+            handler.event(ts, &conn.info, &mut conn.state, TcpEvent::Reset { from });
+        }
+        let both_done = conn.dirs.iter().all(|d| d.is_finished());
+        if reset || both_done {
+            let conn = self.conns.get_mut(&key).expect("present");
+            let reason = if reset {
+                CloseReason::Reset
+            } else {
+                CloseReason::Fin
+            };
+            Self::finish_conn(conn, ts, reason, handler, &mut self.buffered_total);
+        }
+    }
+
+    /// Flushes and closes a connection, leaving it in the table to absorb late packets.
+    fn finish_conn<H: ConnectionHandler<State = S>>(
+        conn: &mut Connection<S>,
+        ts: Timestamp,
+        reason: CloseReason,
+        handler: &mut H,
+        buffered_total: &mut usize,
+    ) {
+        if conn.closed {
+            return;
+        }
+        for side in [Side::Initiator, Side::Responder] {
+            let dir = &mut conn.dirs[side.index()];
+            *buffered_total = buffered_total.saturating_sub(dir.buffered_bytes());
+            let was_finished = dir.is_finished();
+            let info = &conn.info;
+            let state = &mut conn.state;
+            if conn.interest == Interest::Bytes {
+                dir.flush(&mut |chunk| {
+                    let ev = match chunk {
+                        Chunk::Data(data) => TcpEvent::Data { from: side, data },
+                        Chunk::Gap(len) => TcpEvent::Gap { from: side, len },
+                    };
+                    handler.event(ts, info, state, ev);
+                });
+            } else {
+                dir.flush(&mut |_| {});
+            }
+            conn.info.stats[side.index()] = dir.stats;
+            if !was_finished && dir.is_finished() {
+                handler.event(ts, &conn.info, &mut conn.state, TcpEvent::Fin { from: side });
+            }
+        }
+        conn.closed = true;
+        handler.event(ts, &conn.info, &mut conn.state, TcpEvent::Closed { reason });
+    }
+
+    fn close<H: ConnectionHandler<State = S>>(
+        &mut self,
+        mut conn: Connection<S>,
+        ts: Timestamp,
+        reason: CloseReason,
+        handler: &mut H,
+    ) {
+        Self::finish_conn(&mut conn, ts, reason, handler, &mut self.buffered_total);
+    }
+
+    fn maybe_sweep<H: ConnectionHandler<State = S>>(&mut self, ts: Timestamp, handler: &mut H) {
+        const SWEEP_EVERY_NS: i64 = 1_000_000_000;
+        match self.last_sweep {
+            None => self.last_sweep = Some(ts),
+            Some(last) if ts.since(last) >= SWEEP_EVERY_NS => {
+                self.last_sweep = Some(ts);
+                self.expire(ts, handler);
+            }
+            _ => {}
+        }
+    }
+
+    /// Closes connections idle past the timeout and forgets closed ones past their linger.
+    pub fn expire<H: ConnectionHandler<State = S>>(&mut self, now: Timestamp, handler: &mut H) {
+        let idle = self.config.idle_timeout_ns;
+        let linger = self.config.closed_linger_ns;
+        let stale: Vec<FlowKey> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| {
+                let quiet = now.since(c.info.last_ts);
+                if c.closed { quiet >= linger } else { quiet >= idle }
+            })
+            .map(|(k, _)| *k)
+            .collect();
+        for key in stale {
+            let conn = self.conns.remove(&key).expect("listed");
+            if !conn.closed {
+                self.stats.expired += 1;
+                self.close(conn, now, CloseReason::Idle, handler);
+            }
+        }
+    }
+
+    fn evict_oldest<H: ConnectionHandler<State = S>>(&mut self, ts: Timestamp, handler: &mut H) {
+        // Prefer forgetting a closed connection; otherwise close the least recently active.
+        let victim = self
+            .conns
+            .iter()
+            .min_by_key(|(_, c)| (!c.closed, c.info.last_ts))
+            .map(|(k, _)| *k);
+        if let Some(key) = victim {
+            let conn = self.conns.remove(&key).expect("listed");
+            if !conn.closed {
+                self.stats.evicted += 1;
+                self.close(conn, ts, CloseReason::Evicted, handler);
+            }
+        }
+    }
+
+    /// End of input: every open connection is flushed and closed.
+    pub fn finish<H: ConnectionHandler<State = S>>(&mut self, ts: Timestamp, handler: &mut H) {
+        let mut conns: Vec<Connection<S>> = self.conns.drain().map(|(_, c)| c).collect();
+        // Deterministic output order whatever the hash map's order.
+        conns.sort_by_key(|c| c.info.id);
+        for conn in conns {
+            if !conn.closed {
+                self.close(conn, ts, CloseReason::EndOfCapture, handler);
+            }
+        }
+    }
+}
+
+fn worst(a: Interest, b: Interest) -> Interest {
+    if a == Interest::HeadersOnly || b == Interest::HeadersOnly {
+        Interest::HeadersOnly
+    } else {
+        Interest::Bytes
+    }
+}
+
+/// Decides who opened a connection from its first captured segment.
+fn orient(seg: &TcpSegment<'_>) -> (SocketAddr, SocketAddr) {
+    let (src, dst) = (seg.src, seg.dst);
+    if seg.flags.syn() {
+        return if seg.flags.ack() { (dst, src) } else { (src, dst) };
+    }
+    // Mid-connection: the well-known port is most likely the listening end.
+    let (sp, dp) = (src.port(), dst.port());
+    if sp < 1024 && dp >= 1024 {
+        (dst, src)
+    } else {
+        (src, dst)
+    }
+}
