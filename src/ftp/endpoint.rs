@@ -417,6 +417,22 @@ mod tests {
         }
     }
 
+    /// Inputs that would take quadratic time in a naive scanner finish quickly.
+    #[test]
+    fn hostile_texts_are_linear() {
+        let patterns: [&str; 8] = ["|", "|1", "1,", "1 ,", "1", ", ", "|||", "!|#|$|%"];
+        for p in patterns {
+            let text = p.repeat(64 * 1024 / p.len());
+            assert_eq!(parse_227(&text), None);
+            assert_eq!(parse_228(&text), None);
+            let _ = parse_229(&text);
+            assert_eq!(parse_port(&text), None);
+            assert_eq!(parse_lprt(&text), None);
+            assert_eq!(parse_eprt(&text), None);
+            assert_eq!(crate::ftp::announced_size(&text), None);
+        }
+    }
+
     #[test]
     fn epsv_229() {
         assert_eq!(

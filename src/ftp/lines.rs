@@ -70,7 +70,8 @@ impl LineSplitter {
     /// Telnet IAC sequences are removed (RFC 854): IAC IAC → one 0xFF byte; IAC +
     /// WILL/WONT/DO/DONT + option byte removed; IAC + any other command byte (0xF0..=0xFA:
     /// IP, DM, AYT, NOP, SB, SE, …) removed. IAC followed by a byte below 0xF0 is not a Telnet
-    /// command, so both bytes are kept as data (a sender that does not speak Telnet).
+    /// command, so both bytes are kept as data (a sender that does not speak Telnet). FTP
+    /// never negotiates subnegotiation, so IAC SB only drops those two bytes.
     /// Sequences split across feed() calls work.
     pub fn feed(&mut self, data: &[u8], emit: &mut dyn FnMut(Line<'_>)) {
         let mut i = 0;
