@@ -4,8 +4,12 @@
 //! capture source → link/IP/TCP decode → TCP reassembly → FTP control parsing →
 //! session correlation → model → renderers.
 
+pub mod analyzer;
 pub mod capture;
 pub mod decode;
 pub mod ftp;
 pub mod tcp;
 pub mod time;
+pub mod model;
+pub mod output;
+pub mod session;

@@ -1,3 +1,127 @@
-fn main() {
-    println!("Hello, world!");
+//! The `ftpflow` command line.
+
+use anyhow::Result;
+use clap::{Args, Parser, Subcommand};
+use ftpflow::analyzer::{Analyzer, AnalyzerConfig};
+use ftpflow::capture::CaptureReader;
+use ftpflow::output::json::JsonLines;
+use ftpflow::output::text::TextTable;
+use ftpflow::session::SessionSink;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// FTP sessions, transfers and ladder diagrams from packet captures.
+#[derive(Parser)]
+#[command(name = "ftpflow", version, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Cmd>,
+    /// Without a subcommand: the sessions of these captures.
+    #[command(flatten)]
+    input: InputArgs,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Summary of every FTP session and its transfers (text, or JSON Lines with --json).
+    Sessions {
+        #[command(flatten)]
+        input: InputArgs,
+        /// JSON Lines: one record per session, unmatched data connection, and a summary.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args, Clone)]
+struct InputArgs {
+    /// Capture files (pcap or pcapng, optionally gzip-compressed); `-` reads stdin.
+    #[arg(value_name = "CAPTURE")]
+    captures: Vec<PathBuf>,
+    /// Also treat this port as an FTP control port (repeatable; 21 always is).
+    #[arg(long = "ftp-port", value_name = "N")]
+    ftp_ports: Vec<u16>,
+    /// Show passwords instead of masking them.
+    #[arg(long)]
+    show_passwords: bool,
+}
+
+impl InputArgs {
+    fn config(&self) -> AnalyzerConfig {
+        let mut config = AnalyzerConfig::default();
+        config.correlator.ftp_ports.extend(&self.ftp_ports);
+        config.correlator.show_passwords = self.show_passwords;
+        config
+    }
+}
+
+/// Exit codes (README "Exit codes").
+const EXIT_INPUT: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Cmd::Sessions { input, json }) => sessions(&input, json),
+        None => sessions(&cli.input, false),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("ftpflow: {e:#}");
+            ExitCode::from(EXIT_INPUT)
+        }
+    }
+}
+
+/// Runs every capture through one analyzer into `sink`. Returns whether all inputs were usable.
+fn analyse(input: &InputArgs, sink: &mut dyn SessionSink) -> (bool, ftpflow::model::Summary) {
+    let mut ok = true;
+    let mut analyzer = Analyzer::new(input.config(), sink);
+    for path in &input.captures {
+        let name = path.display().to_string();
+        let mut reader = match CaptureReader::open(path) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("ftpflow: {name}: {e}");
+                ok = false;
+                continue;
+            }
+        };
+        if let Err(e) = analyzer.run(&name, &mut reader, &mut |_| {}) {
+            eprintln!("ftpflow: {name}: {e}");
+            ok = false;
+        }
+    }
+    let summary = analyzer.into_summary();
+    for w in &summary.warnings {
+        eprintln!("ftpflow: warning: {w}");
+    }
+    (ok, summary)
+}
+
+fn sessions(input: &InputArgs, json: bool) -> Result<u8> {
+    if input.captures.is_empty() {
+        anyhow::bail!("no capture given: try `ftpflow sessions capture.pcap` (or `-` for stdin)");
+    }
+    let stdout = std::io::stdout().lock();
+    let out = std::io::BufWriter::with_capacity(1 << 16, stdout);
+    let (ok, error) = if json {
+        let mut sink = JsonLines::new(out);
+        let (ok, summary) = analyse(input, &mut sink);
+        sink.summary(&summary);
+        (ok, sink.error)
+    } else {
+        let mut sink = TextTable::new(out);
+        let (ok, summary) = analyse(input, &mut sink);
+        sink.summary(&summary);
+        (ok, sink.error)
+    };
+    if let Some(e) = error
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        anyhow::bail!("cannot write the output: {e}");
+    }
+    std::io::stderr().flush().ok();
+    Ok(if ok { 0 } else { EXIT_INPUT })
 }

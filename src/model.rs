@@ -186,3 +186,51 @@ pub struct Summary {
     /// Warnings such as a truncated capture.
     pub warnings: Vec<String>,
 }
+
+/// A session's overall state, as a support engineer would first ask about it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SessionStatus {
+    Ok,
+    /// Logins were tried and none succeeded.
+    FailedLogin,
+    /// A transfer failed or is incomplete.
+    FailedTransfer,
+    /// Commands are encrypted: nothing more can be said.
+    Tls,
+    /// The control connection did not close within the capture.
+    Open,
+}
+
+impl SessionStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SessionStatus::Ok => "ok",
+            SessionStatus::FailedLogin => "failed login",
+            SessionStatus::FailedTransfer => "failed transfer",
+            SessionStatus::Tls => "tls",
+            SessionStatus::Open => "open",
+        }
+    }
+}
+
+impl Session {
+    pub fn status(&self) -> SessionStatus {
+        let tried_login = self.commands.iter().any(|c| c.verb == "USER" || c.verb == "PASS");
+        if self.transfers.iter().any(|t| !t.complete) {
+            SessionStatus::FailedTransfer
+        } else if tried_login && !self.logged_in && !self.tls {
+            SessionStatus::FailedLogin
+        } else if self.tls {
+            SessionStatus::Tls
+        } else if !self.control_closed {
+            SessionStatus::Open
+        } else {
+            SessionStatus::Ok
+        }
+    }
+
+    /// Bytes moved by all transfers.
+    pub fn transfer_bytes(&self) -> u64 {
+        self.transfers.iter().map(|t| t.bytes).sum()
+    }
+}

@@ -520,6 +520,10 @@ impl ControlState {
             }
         }
         self.session.anomalies.sort_by_key(|a| a.ts);
+        let last = self.session.transfers.iter().map(|t| t.end).max();
+        if let Some(last) = last {
+            self.session.end = self.session.end.max(last);
+        }
     }
 }
 

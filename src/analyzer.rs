@@ -1,0 +1,112 @@
+//! The pipeline: capture packets → decode → TCP table → correlator → sink.
+
+use crate::capture::{CaptureError, CaptureReader, Packet};
+use crate::decode::{self, Decoded};
+use crate::model::Summary;
+use crate::session::{Correlator, CorrelatorConfig, Role, SessionSink};
+use crate::tcp::{TcpConfig, TcpTable};
+use crate::time::Timestamp;
+
+#[derive(Clone, Debug, Default)]
+pub struct AnalyzerConfig {
+    pub tcp: TcpConfig,
+    pub correlator: CorrelatorConfig,
+}
+
+/// Progress of the current file, for front ends that show it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Progress {
+    pub packets: u64,
+    pub bytes_read: u64,
+}
+
+pub struct Analyzer<'s> {
+    table: TcpTable<Role>,
+    correlator: Correlator<'s>,
+    last_ts: Timestamp,
+}
+
+impl<'s> Analyzer<'s> {
+    pub fn new(config: AnalyzerConfig, sink: &'s mut dyn SessionSink) -> Self {
+        Analyzer {
+            table: TcpTable::new(config.tcp),
+            correlator: Correlator::new(config.correlator, sink),
+            last_ts: Timestamp::default(),
+        }
+    }
+
+    /// Analyses one capture to its end. Sessions are written to the sink as they finish;
+    /// connections do not continue across files. A truncated last packet is recorded as a
+    /// warning in the summary and is not an error.
+    pub fn run(
+        &mut self,
+        name: &str,
+        reader: &mut CaptureReader,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<(), CaptureError> {
+        self.correlator.set_file(name);
+        self.correlator.summary.files += 1;
+        let mut result = Ok(());
+        let mut n = 0u64;
+        loop {
+            match reader.next_packet() {
+                Ok(Some(pkt)) => {
+                    self.packet(&pkt);
+                    n += 1;
+                    if n % 65536 == 0 {
+                        progress(Progress {
+                            packets: n,
+                            bytes_read: reader.bytes_read(),
+                        });
+                    }
+                }
+                Ok(None) => break,
+                Err(CaptureError::Truncated { offset }) => {
+                    self.correlator.summary.warnings.push(format!(
+                        "{name}: the capture is truncated at byte {offset} (last packet incomplete); everything before it was analysed"
+                    ));
+                    break;
+                }
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        progress(Progress {
+            packets: n,
+            bytes_read: reader.bytes_read(),
+        });
+        self.end_of_file();
+        result
+    }
+
+    /// One packet.
+    pub fn packet(&mut self, pkt: &Packet<'_>) {
+        let summary = &mut self.correlator.summary;
+        summary.packets += 1;
+        summary.bytes += u64::from(pkt.orig_len);
+        // Capture time must not run backwards for expiry; out-of-order timestamps happen.
+        self.last_ts = self.last_ts.max(pkt.ts);
+        match decode::decode(pkt.link_type, pkt.data) {
+            Ok(Decoded::Tcp(seg)) => self.table.process(pkt.ts, &seg, &mut self.correlator),
+            Ok(_) => {}
+            Err(_) => summary.undecodable_packets += 1,
+        }
+    }
+
+    fn end_of_file(&mut self) {
+        self.table.finish(self.last_ts, &mut self.correlator);
+        self.correlator.finish();
+        self.correlator.summary.tcp_connections = self.table.stats.connections;
+    }
+
+    /// Totals of everything analysed.
+    pub fn summary(&self) -> &Summary {
+        &self.correlator.summary
+    }
+
+    pub fn into_summary(self) -> Summary {
+        self.correlator.summary
+    }
+}

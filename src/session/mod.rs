@@ -1,0 +1,437 @@
+//! Session correlation: decides what each TCP connection is (FTP control, FTP data, or
+//! neither), runs each control connection's state machine, pairs data connections with
+//! the transfer commands they served, and hands finished sessions to a sink.
+
+pub mod control;
+pub mod data;
+pub mod expect;
+
+use crate::ftp;
+use crate::model::{Session, Summary, UnmatchedData};
+use crate::tcp::{CloseReason, ConnInfo, ConnectionHandler, Interest, Side, TcpEvent};
+use crate::time::Timestamp;
+use control::{ControlState, Effect, SessionLimits};
+use data::DataFlow;
+use expect::Expectations;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+
+/// Receives results as soon as they are final (streaming output).
+pub trait SessionSink {
+    fn session(&mut self, session: Session);
+    fn unmatched(&mut self, data: UnmatchedData);
+}
+
+/// Collects everything in memory (tests, and front ends that need the whole result).
+#[derive(Default, Debug)]
+pub struct Collect {
+    pub sessions: Vec<Session>,
+    pub unmatched: Vec<UnmatchedData>,
+}
+
+impl SessionSink for Collect {
+    fn session(&mut self, session: Session) {
+        self.sessions.push(session);
+    }
+    fn unmatched(&mut self, data: UnmatchedData) {
+        self.unmatched.push(data);
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct CorrelatorConfig {
+    /// Ports whose connections are FTP control connections without content detection.
+    pub ftp_ports: Vec<u16>,
+    pub show_passwords: bool,
+    pub limits: SessionLimits,
+}
+
+impl Default for CorrelatorConfig {
+    fn default() -> Self {
+        CorrelatorConfig {
+            ftp_ports: vec![21],
+            show_passwords: false,
+            limits: SessionLimits::default(),
+        }
+    }
+}
+
+/// What one TCP connection is to ftpflow (the per-connection state in the TCP table).
+#[derive(Default)]
+pub enum Role {
+    #[default]
+    New,
+    /// Not yet known: the first bytes decide whether it speaks FTP.
+    Probing(Box<Probe>),
+    Control {
+        session: u64,
+        /// Which TCP side is the FTP client.
+        client: Side,
+    },
+    Data(Box<DataRole>),
+    Ignored,
+}
+
+pub struct DataRole {
+    flow: DataFlow,
+    session: Option<u64>,
+    client_is_initiator: bool,
+    reason: &'static str,
+}
+
+/// The first bytes of each direction of a connection that may speak FTP on another port.
+#[derive(Default)]
+pub struct Probe {
+    initiator: Vec<u8>,
+    responder: Vec<u8>,
+    first_ts: Timestamp,
+}
+
+const PROBE_LIMIT: usize = 1024;
+
+enum ProbeVerdict {
+    Ftp,
+    NotFtp,
+    Undecided,
+}
+
+impl Probe {
+    fn verdict(&self) -> ProbeVerdict {
+        let line = |b: &[u8]| b.iter().position(|&c| c == b'\n').map(|i| b[..i].to_vec());
+        let server = line(&self.responder);
+        if let Some(s) = &server
+            && !(s.starts_with(b"220") || s.starts_with(b"120"))
+        {
+            return ProbeVerdict::NotFtp;
+        }
+        let client_line = line(&self.initiator);
+        if let Some(c) = &client_line {
+            let known = ftp::parse_command(c).is_some_and(|cmd| {
+                matches!(
+                    cmd.verb.as_str(),
+                    "USER" | "AUTH" | "FEAT" | "SYST" | "OPTS" | "HOST" | "CLNT" | "PASS" | "QUIT" | "NOOP"
+                )
+            });
+            if !known {
+                return ProbeVerdict::NotFtp;
+            }
+            if server.is_some() {
+                return ProbeVerdict::Ftp;
+            }
+        } else if !self.initiator.is_empty() && server.is_none() {
+            // The initiator spoke first: FTP servers always greet first.
+            return ProbeVerdict::NotFtp;
+        }
+        if self.initiator.len() >= PROBE_LIMIT || self.responder.len() >= PROBE_LIMIT {
+            return ProbeVerdict::NotFtp;
+        }
+        ProbeVerdict::Undecided
+    }
+}
+
+/// The correlator: the TCP table's handler.
+pub struct Correlator<'s> {
+    config: CorrelatorConfig,
+    file: String,
+    sessions: HashMap<u64, ControlState>,
+    expectations: Expectations,
+    /// Open TLS sessions by (client IP, server IP): their data connections cannot be
+    /// matched by announcement, so they are claimed by hosts.
+    tls_hosts: HashMap<(IpAddr, IpAddr), u64>,
+    next_session: u64,
+    sink: &'s mut dyn SessionSink,
+    pub summary: Summary,
+}
+
+impl<'s> Correlator<'s> {
+    pub fn new(config: CorrelatorConfig, sink: &'s mut dyn SessionSink) -> Self {
+        Correlator {
+            config,
+            file: String::new(),
+            sessions: HashMap::new(),
+            expectations: Expectations::default(),
+            tls_hosts: HashMap::new(),
+            next_session: 1,
+            sink,
+            summary: Summary::default(),
+        }
+    }
+
+    /// Names the capture the following packets come from.
+    pub fn set_file(&mut self, file: &str) {
+        self.file = file.to_string();
+    }
+
+    pub fn open_sessions(&self) -> usize {
+        self.sessions.len()
+    }
+
+    fn count(&mut self, kind: &str) {
+        *self.summary.anomalies.entry(kind.to_string()).or_default() += 1;
+    }
+
+    fn apply(&mut self, fx: Vec<Effect>) {
+        for e in fx {
+            match e {
+                Effect::Expect(x) => self.expectations.add(x),
+                Effect::Counted(kind) => self.count(kind),
+            }
+        }
+    }
+
+    fn new_session(&mut self, ts: Timestamp, info: &ConnInfo, client: Side) -> u64 {
+        let id = self.next_session;
+        self.next_session += 1;
+        let session = Session {
+            id,
+            file: self.file.clone(),
+            client: info.addr(client),
+            server: info.addr(client.other()),
+            start: ts,
+            end: ts,
+            user: None,
+            logged_in: false,
+            tls: false,
+            banner: None,
+            commands: Vec::new(),
+            transfers: Vec::new(),
+            anomalies: Vec::new(),
+            control_syn_seen: info.syn_seen,
+            control_closed: false,
+            control_reset: false,
+            control_packets: 0,
+        };
+        let state = ControlState::new(session, self.config.limits, self.config.show_passwords);
+        self.sessions.insert(id, state);
+        id
+    }
+
+    /// Decides the role of a new connection.
+    fn classify(&mut self, ts: Timestamp, info: &ConnInfo) -> Role {
+        let (i, r) = (info.initiator, info.responder);
+        let ftp_port = |a: SocketAddr| self.config.ftp_ports.contains(&a.port());
+        if ftp_port(r) || ftp_port(i) {
+            let client = if ftp_port(r) { Side::Initiator } else { Side::Responder };
+            let session = self.new_session(ts, info, client);
+            return Role::Control { session, client };
+        }
+        if let Some(m) = self.expectations.take(i, r) {
+            let session = m.expectation.session;
+            if let Some(s) = self.sessions.get_mut(&session) {
+                s.data_opened(info.id);
+            }
+            return Role::Data(Box::new(DataRole {
+                flow: DataFlow::default(),
+                session: Some(session),
+                client_is_initiator: m.client_is_initiator,
+                reason: "",
+            }));
+        }
+        let tls_session = self
+            .tls_hosts
+            .get(&(i.ip(), r.ip()))
+            .map(|s| (*s, true))
+            .or_else(|| self.tls_hosts.get(&(r.ip(), i.ip())).map(|s| (*s, false)));
+        if let Some((session, client_is_initiator)) = tls_session {
+            return Role::Data(Box::new(DataRole {
+                flow: DataFlow::default(),
+                session: Some(session),
+                client_is_initiator,
+                reason: "data connection of a TLS session: the command it served is encrypted",
+            }));
+        }
+        if i.port() == 20 || r.port() == 20 {
+            return Role::Data(Box::new(DataRole {
+                flow: DataFlow::default(),
+                session: None,
+                client_is_initiator: i.port() != 20,
+                reason: "from the FTP data port 20, but no captured command announced it",
+            }));
+        }
+        Role::Probing(Box::new(Probe {
+            first_ts: ts,
+            ..Probe::default()
+        }))
+    }
+
+    fn control_event(
+        &mut self,
+        ts: Timestamp,
+        info: &ConnInfo,
+        session: u64,
+        client: Side,
+        event: TcpEvent<'_>,
+    ) {
+        let mut fx = Vec::new();
+        let Some(s) = self.sessions.get_mut(&session) else {
+            return;
+        };
+        match event {
+            TcpEvent::Segment { .. } => {
+                s.session.end = ts;
+                s.session.control_packets = info.packets;
+            }
+            TcpEvent::Data { from, data } => {
+                let was_tls = s.is_tls();
+                if from == client {
+                    s.client_bytes(ts, data, &mut fx);
+                } else {
+                    s.server_bytes(ts, data, &mut fx);
+                }
+                if !was_tls && s.is_tls() {
+                    self.tls_hosts
+                        .insert((s.session.client.ip(), s.session.server.ip()), session);
+                }
+            }
+            TcpEvent::Gap { from, len } => s.gap(ts, from == client, len, &mut fx),
+            TcpEvent::Reset { .. } => s.session.control_reset = true,
+            TcpEvent::Closed { reason } => {
+                s.session.control_closed = matches!(reason, CloseReason::Fin | CloseReason::Reset);
+                s.finish(ts, &mut fx);
+            }
+            TcpEvent::Opened | TcpEvent::Fin { .. } => {}
+        }
+        self.apply(fx);
+        self.maybe_emit(session);
+    }
+
+    fn data_closed(&mut self, info: &ConnInfo, role: &DataRole, closed: bool) {
+        let dc = role.flow.finish(info, role.client_is_initiator, closed);
+        let owner = role.session.and_then(|id| self.sessions.get_mut(&id).map(|s| (id, s)));
+        match owner {
+            Some((id, s)) if role.reason.is_empty() => {
+                s.data_closed(info.id, dc);
+                self.maybe_emit(id);
+            }
+            _ => {
+                self.summary.unmatched_data += 1;
+                self.sink.unmatched(UnmatchedData {
+                    file: self.file.clone(),
+                    session: role.session,
+                    conn: dc,
+                    reason: role.reason.to_string(),
+                });
+            }
+        }
+    }
+
+    /// Writes a session out once its control connection and all its data connections are done.
+    fn maybe_emit(&mut self, id: u64) {
+        if !self.sessions.get(&id).is_some_and(|s| s.is_finished()) {
+            return;
+        }
+        let mut s = self.sessions.remove(&id).expect("checked");
+        let mut fx = Vec::new();
+        s.conclude(&mut fx);
+        self.apply(fx);
+        self.expectations.drop_session(id);
+        self.tls_hosts.retain(|_, v| *v != id);
+        for (_, dc) in std::mem::take(&mut s.unclaimed_closed) {
+            self.summary.unmatched_data += 1;
+            self.sink.unmatched(UnmatchedData {
+                file: self.file.clone(),
+                session: Some(id),
+                conn: dc,
+                reason: "matched an endpoint the session announced, but no transfer command used it"
+                    .to_string(),
+            });
+        }
+        self.summary.sessions += 1;
+        self.summary.transfers += s.session.transfers.len() as u64;
+        self.sink.session(s.session);
+    }
+
+    /// End of all input: sessions still waiting (their data connections were flushed by the
+    /// TCP table already) are written out.
+    pub fn finish(&mut self) {
+        let mut ids: Vec<u64> = self.sessions.keys().copied().collect();
+        ids.sort_unstable();
+        for id in ids {
+            if let Some(s) = self.sessions.get_mut(&id) {
+                if !s.control_done {
+                    let mut fx = Vec::new();
+                    let end = s.session.end;
+                    s.finish(end, &mut fx);
+                    self.apply(fx);
+                }
+                let s = self.sessions.get_mut(&id).expect("present");
+                s.open_data.clear();
+            }
+            self.maybe_emit(id);
+        }
+    }
+}
+
+impl ConnectionHandler for Correlator<'_> {
+    type State = Role;
+
+    fn event(
+        &mut self,
+        ts: Timestamp,
+        info: &ConnInfo,
+        role: &mut Role,
+        event: TcpEvent<'_>,
+    ) -> Interest {
+        if let TcpEvent::Opened = event {
+            *role = self.classify(ts, info);
+        }
+        match role {
+            Role::New | Role::Ignored => Interest::HeadersOnly,
+            Role::Control { session, client } => {
+                let (session, client) = (*session, *client);
+                self.control_event(ts, info, session, client, event);
+                Interest::Bytes
+            }
+            Role::Data(d) => {
+                match event {
+                    TcpEvent::Data { from, data } => d.flow.data(ts, from, data),
+                    TcpEvent::Gap { from, len } => d.flow.gap(from, len),
+                    TcpEvent::Reset { .. } => d.flow.reset(),
+                    TcpEvent::Closed { reason } => {
+                        let closed = matches!(reason, CloseReason::Fin | CloseReason::Reset);
+                        self.data_closed(info, d, closed);
+                    }
+                    _ => {}
+                }
+                Interest::Bytes
+            }
+            Role::Probing(p) => {
+                match event {
+                    TcpEvent::Data { from, data } => {
+                        let buf = match from {
+                            Side::Initiator => &mut p.initiator,
+                            Side::Responder => &mut p.responder,
+                        };
+                        let room = PROBE_LIMIT.saturating_sub(buf.len());
+                        buf.extend_from_slice(&data[..data.len().min(room)]);
+                    }
+                    TcpEvent::Gap { .. } => {
+                        *role = Role::Ignored;
+                        return Interest::HeadersOnly;
+                    }
+                    _ => return Interest::Bytes,
+                }
+                match p.verdict() {
+                    ProbeVerdict::Undecided => Interest::Bytes,
+                    ProbeVerdict::NotFtp => {
+                        *role = Role::Ignored;
+                        Interest::HeadersOnly
+                    }
+                    ProbeVerdict::Ftp => {
+                        let probe = std::mem::take(p);
+                        let session = self.new_session(probe.first_ts, info, Side::Initiator);
+                        *role = Role::Control {
+                            session,
+                            client: Side::Initiator,
+                        };
+                        // Replay what the probe saw. Its bytes are in stream order per direction;
+                        // the greeting is first on the server side.
+                        self.control_event(probe.first_ts, info, session, Side::Initiator, TcpEvent::Data { from: Side::Responder, data: &probe.responder });
+                        self.control_event(ts, info, session, Side::Initiator, TcpEvent::Data { from: Side::Initiator, data: &probe.initiator });
+                        Interest::Bytes
+                    }
+                }
+            }
+        }
+    }
+}
