@@ -580,3 +580,95 @@ fn fuzz_random_bytes() {
         exhaust(b);
     }
 }
+
+/// Throughput check, run by hand: `cargo test --release --lib throughput -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn throughput() {
+    /// Repeats one chunk of records up to `left` bytes, after a header.
+    struct Repeat {
+        head: Cursor<Vec<u8>>,
+        chunk: Vec<u8>,
+        pos: usize,
+        left: usize,
+    }
+    impl Read for Repeat {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.head.read(buf)?;
+            if n > 0 {
+                return Ok(n);
+            }
+            let n = buf.len().min(self.left).min(self.chunk.len() - self.pos);
+            buf[..n].copy_from_slice(&self.chunk[self.pos..self.pos + n]);
+            self.pos = (self.pos + n) % self.chunk.len();
+            self.left -= n;
+            Ok(n)
+        }
+    }
+    for (name, size) in [("small (80 B)", 20usize), ("mixed (~600 B)", 0)] {
+        let mut recs = Vec::new();
+        for i in 0..64 {
+            let plen = if size > 0 {
+                size
+            } else {
+                [0, 1448, 40, 1000][i % 4]
+            };
+            let mut p = Vec::new();
+            etherparse::PacketBuilder::ethernet2([1; 6], [2; 6])
+                .ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+                .tcp(2000, 21, i as u32, 100)
+                .ack(1)
+                .write(&mut p, &vec![b'a'; plen])
+                .unwrap();
+            recs.push((1u32, i as u32, p));
+        }
+        let refs: Vec<(u32, u32, &[u8])> = recs.iter().map(|(a, b, p)| (*a, *b, &p[..])).collect();
+        let file = pcap(false, false, 1, &refs);
+        let total = 1usize << 30;
+        let mut r = CaptureReader::from_reader(Box::new(Repeat {
+            head: Cursor::new(file[..24].to_vec()),
+            chunk: file[24..].to_vec(),
+            pos: 0,
+            left: total / (file.len() - 24) * (file.len() - 24),
+        }))
+        .unwrap();
+        let t = std::time::Instant::now();
+        let (mut n, mut payload) = (0u64, 0u64);
+        while let Some(p) = r.next_packet().unwrap() {
+            n += 1;
+            if let Ok(crate::decode::Decoded::Tcp(s)) = crate::decode::decode(p.link_type, p.data) {
+                payload += s.payload.len() as u64;
+            }
+        }
+        let secs = t.elapsed().as_secs_f64();
+        eprintln!(
+            "{name}: {n} packets, {payload} payload bytes, {:.0} MB/s, {:.1} Mpkt/s",
+            total as f64 / secs / 1e6,
+            n as f64 / secs / 1e6
+        );
+    }
+}
+
+#[test]
+fn open_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.pcap.gz");
+    let mut gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(&path).unwrap(),
+        flate2::Compression::fast(),
+    );
+    gz.write_all(&pcap(false, false, 1, &[(1, 0, b"file")]))
+        .unwrap();
+    gz.finish().unwrap();
+    let mut r = CaptureReader::open(&path).unwrap();
+    assert_eq!(r.next_packet().unwrap().unwrap().data, b"file");
+    assert!(r.next_packet().unwrap().is_none());
+    assert_eq!(r.bytes_read(), std::fs::metadata(&path).unwrap().len());
+
+    let e = CaptureReader::open(&dir.path().join("missing.pcap"))
+        .err()
+        .unwrap();
+    assert!(matches!(e, CaptureError::Open(_)), "{e:?}");
+    let e = CaptureReader::open(dir.path()).err().unwrap();
+    assert!(matches!(e, CaptureError::Open(_)), "{e:?}");
+}
