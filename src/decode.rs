@@ -72,6 +72,9 @@ const ETH_IPV4: u16 = 0x0800;
 const ETH_IPV6: u16 = 0x86dd;
 const PROTO_TCP: u8 = 6;
 const PROTO_UDP: u8 = 17;
+const PROTO_IPIP: u8 = 4;
+const PROTO_IPV6: u8 = 41;
+const MAX_TUNNEL_DEPTH: u8 = 2;
 
 /// Which IP version the link layer says follows, and where it starts.
 enum Net {
@@ -172,13 +175,13 @@ pub fn decode(link: LinkType, data: &[u8]) -> Result<Decoded<'_>, DecodeError> {
         }
     };
     match net {
-        Net::V4(off) => ipv4(&data[off..]),
-        Net::V6(off) => ipv6(&data[off..]),
+        Net::V4(off) => ipv4(&data[off..], 0),
+        Net::V6(off) => ipv6(&data[off..], 0),
         Net::Other => Ok(Decoded::Other),
     }
 }
 
-fn ipv4(d: &[u8]) -> Result<Decoded<'_>, DecodeError> {
+fn ipv4(d: &[u8], depth: u8) -> Result<Decoded<'_>, DecodeError> {
     if d.len() < 20 || d[0] >> 4 != 4 {
         return Err(malformed("ipv4"));
     }
@@ -204,10 +207,10 @@ fn ipv4(d: &[u8]) -> Result<Decoded<'_>, DecodeError> {
     // Ethernet padding after `total` is dropped; a snapped packet ends early.
     let end = total.min(d.len());
     let missing = (total - end) as u32;
-    transport(d[9], src, dst, &d[ihl..end], missing)
+    transport(d[9], src, dst, &d[ihl..end], missing, depth)
 }
 
-fn ipv6(d: &[u8]) -> Result<Decoded<'_>, DecodeError> {
+fn ipv6(d: &[u8], depth: u8) -> Result<Decoded<'_>, DecodeError> {
     if d.len() < 40 || d[0] >> 4 != 6 {
         return Err(malformed("ipv6"));
     }
@@ -245,7 +248,7 @@ fn ipv6(d: &[u8]) -> Result<Decoded<'_>, DecodeError> {
     let src = IpAddr::V6(Ipv6Addr::from(a));
     a.copy_from_slice(&d[24..40]);
     let dst = IpAddr::V6(Ipv6Addr::from(a));
-    transport(next, src, dst, &d[off..end], missing)
+    transport(next, src, dst, &d[off..end], missing, depth)
 }
 
 fn transport<'a>(
@@ -254,8 +257,13 @@ fn transport<'a>(
     dst: IpAddr,
     seg: &'a [u8],
     missing: u32,
+    depth: u8,
 ) -> Result<Decoded<'a>, DecodeError> {
     match proto {
+        // IP-in-IP and 6in4 tunnels: the inner packet is the conversation. The depth
+        // limit bounds recursion on crafted nesting.
+        PROTO_IPIP if depth < MAX_TUNNEL_DEPTH => ipv4(seg, depth + 1),
+        PROTO_IPV6 if depth < MAX_TUNNEL_DEPTH => ipv6(seg, depth + 1),
         PROTO_TCP => {
             if seg.len() < 20 {
                 return Err(malformed("tcp"));
@@ -566,6 +574,47 @@ mod tests {
         // Extension header cut off.
         let v = with_ext(v6_tcp(b""), 60, vec![0, 0, 1, 4, 0, 0, 0, 0]);
         assert!(decode(LinkType::Raw, &v[..44]).is_err());
+    }
+
+    #[test]
+    fn ip_in_ip_tunnels() {
+        // 6in4: IPv6 TCP inside IPv4 protocol 41.
+        let inner = v6_tcp(b"tun");
+        let mut outer = Vec::new();
+        PacketBuilder::ipv4(V4_A, V4_B, 64)
+            .write(&mut outer, etherparse::IpNumber(41), &inner)
+            .unwrap();
+        let t = tcp(decode(LinkType::Raw, &outer).unwrap());
+        assert_eq!(
+            (t.dst, t.payload),
+            ("[2001:db8::2]:21".parse().unwrap(), &b"tun"[..])
+        );
+        // IPv4 in IPv4, snapped: `missing` comes from the inner packet.
+        let inner = v4_tcp(&[7; 20]);
+        let mut outer = Vec::new();
+        PacketBuilder::ipv4(V4_B, V4_A, 64)
+            .write(&mut outer, etherparse::IpNumber(4), &inner)
+            .unwrap();
+        let t = tcp(decode(LinkType::Raw, &outer[..outer.len() - 5]).unwrap());
+        check_v4(
+            &TcpSegment {
+                payload: &[7; 20],
+                missing: 0,
+                ..t.clone()
+            },
+            &[7; 20],
+        );
+        assert_eq!((t.payload.len(), t.missing), (15, 5));
+        // Nesting deeper than the limit is not followed.
+        let mut p = v4_tcp(b"deep");
+        for _ in 0..3 {
+            let mut o = Vec::new();
+            PacketBuilder::ipv4(V4_A, V4_B, 64)
+                .write(&mut o, etherparse::IpNumber(4), &p)
+                .unwrap();
+            p = o;
+        }
+        assert!(matches!(decode(LinkType::Raw, &p), Ok(Decoded::Other)));
     }
 
     #[test]

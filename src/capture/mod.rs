@@ -16,8 +16,8 @@
 //! - The hot path (pcap records, EPB/SPB/OPB) is parsed by hand from fixed layouts:
 //!   pcap-parser's block parsers allocate an option `Vec` per EPB with options and
 //!   report a corrupt inner length as "incomplete", which a streaming reader cannot
-//!   tell apart from "wait for more bytes". pcap-parser parses the pcap file header
-//!   and the Interface Description Block options.
+//!   tell apart from "wait for more bytes"; its pcap header parser lacks the swapped
+//!   "modified" magic. pcap-parser parses the Interface Description Blocks (options).
 //! - pcapng: `UnsupportedLinkType` is raised when a packet on such an interface is
 //!   met, not when its IDB is read, so a capture listing extra interfaces (e.g. a
 //!   Wireshark multi-interface capture) still works as long as those interfaces carry
@@ -220,6 +220,8 @@ enum State {
     Pcap {
         big_endian: bool,
         nanos: bool,
+        /// Record header length: 16, or 24 in the "modified" pcap format.
+        rec_hdr: usize,
         link_type: LinkType,
         snaplen: u32,
     },
@@ -316,7 +318,9 @@ impl CaptureReader {
                 // Endianness is read from the Section Header Block by next_packet.
                 r.state = State::PcapNg { big_endian: false };
             }
-            0xa1b2_c3d4 | 0xa1b2_3c4d | 0xd4c3_b2a1 | 0x4d3c_b2a1 => r.read_pcap_header()?,
+            0xa1b2_c3d4 | 0xa1b2_3c4d | 0xa1b2_cd34 | 0xd4c3_b2a1 | 0x4d3c_b2a1 | 0x34cd_b2a1 => {
+                r.read_pcap_header()?
+            }
             _ => {
                 let n = r.end.min(r.start + 16);
                 return Err(CaptureError::NotACapture(hex(&r.buf[r.start..n])));
@@ -341,19 +345,28 @@ impl CaptureReader {
                 offset: self.offset,
             });
         }
-        let hdr = match pcap_parser::parse_pcap_header(&self.buf[self.start..self.start + 24]) {
-            Ok((_, h)) => h,
-            Err(_) => return Err(self.corrupt(0, "invalid pcap file header")),
+        let h = &self.buf[self.start..self.start + 24];
+        let (big_endian, nanos, modified) = match rd32(false, h, 0) {
+            0xa1b2_c3d4 => (false, false, false),
+            0xa1b2_3c4d => (false, true, false),
+            0xa1b2_cd34 => (false, false, true),
+            0xd4c3_b2a1 => (true, false, false),
+            0x4d3c_b2a1 => (true, true, false),
+            0x34cd_b2a1 => (true, false, true),
+            _ => return Err(self.corrupt(0, "invalid pcap magic")),
         };
+        let snaplen = rd32(big_endian, h, 16);
         // The upper bits of the field carry FCS information (libpcap's LT_LINKTYPE).
-        let linktype = hdr.network.0 as u32 & 0x03FF_FFFF;
+        let linktype = rd32(big_endian, h, 20) & 0x03FF_FFFF;
         let link_type =
             LinkType::from_linktype(linktype).ok_or(CaptureError::UnsupportedLinkType(linktype))?;
         self.state = State::Pcap {
-            big_endian: hdr.is_bigendian(),
-            nanos: hdr.is_nanosecond_precision(),
+            big_endian,
+            nanos,
+            // Kuznetzov's patched libpcap adds ifindex, protocol and pkt_type.
+            rec_hdr: if modified { 24 } else { 16 },
             link_type,
-            snaplen: hdr.snaplen,
+            snaplen,
         };
         self.consume(24);
         Ok(())
@@ -367,9 +380,10 @@ impl CaptureReader {
             State::Pcap {
                 big_endian,
                 nanos,
+                rec_hdr,
                 link_type,
                 snaplen,
-            } => self.next_pcap(big_endian, nanos, link_type, snaplen),
+            } => self.next_pcap(big_endian, nanos, rec_hdr, link_type, snaplen),
             State::PcapNg { .. } => self.next_pcapng(),
             State::Done => Ok(None),
         };
@@ -477,13 +491,14 @@ impl CaptureReader {
         &mut self,
         be: bool,
         nanos: bool,
+        rec_hdr: usize,
         link_type: LinkType,
         snaplen: u32,
     ) -> Result<Option<Frame>, CaptureError> {
-        if !self.fill(16)? {
+        if !self.fill(rec_hdr)? {
             return self.end_or_truncated();
         }
-        let h = &self.buf[self.start..self.start + 16];
+        let h = &self.buf[self.start..self.start + rec_hdr];
         let secs = rd32(be, h, 0);
         let frac = rd32(be, h, 4);
         let caplen = rd32(be, h, 8);
@@ -494,7 +509,7 @@ impl CaptureReader {
                 format!("packet length {caplen} exceeds the snap length {snaplen}"),
             ));
         }
-        let record_len = 16 + caplen as usize;
+        let record_len = rec_hdr + caplen as usize;
         if !self.fill(record_len)? {
             return Err(CaptureError::Truncated {
                 offset: self.offset,
@@ -508,7 +523,7 @@ impl CaptureReader {
         Ok(Some(Frame {
             ts: Timestamp::from_secs_nanos(secs as i64, frac_ns),
             link_type,
-            data_off: 16,
+            data_off: rec_hdr,
             caplen: caplen as usize,
             orig_len,
             record_len,

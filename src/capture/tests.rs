@@ -105,6 +105,28 @@ fn pcap_all_byte_orders_and_resolutions() {
 }
 
 #[test]
+fn pcap_modified_format() {
+    for be in [false, true] {
+        let std = pcap(be, false, 1, &[(7, 8, b"mod")]);
+        let mut m = std[..24].to_vec();
+        m[..4].copy_from_slice(&if be {
+            [0xa1, 0xb2, 0xcd, 0x34]
+        } else {
+            [0x34, 0xcd, 0xb2, 0xa1]
+        });
+        m.extend_from_slice(&std[24..40]);
+        m.extend_from_slice(&[0; 8]); // ifindex, protocol, pkt_type, pad
+        m.extend_from_slice(b"mod");
+        let (pkts, err) = read_all(&mut reader(m).unwrap());
+        assert!(err.is_none(), "{err:?}");
+        assert_eq!(
+            pkts,
+            vec![(7_000_008_000, LinkType::Ethernet, b"mod".to_vec(), 13)]
+        );
+    }
+}
+
+#[test]
 fn pcap_truncated_last_packet() {
     let mut bytes = pcap(false, false, 1, &[(1, 0, b"first"), (2, 0, b"second")]);
     bytes.truncate(bytes.len() - 3);
