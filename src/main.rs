@@ -109,12 +109,16 @@ fn sessions(input: &InputArgs, json: bool) -> Result<u8> {
     let (ok, error) = if json {
         let mut sink = JsonLines::new(out);
         let (ok, summary) = analyse(input, &mut sink);
-        sink.summary(&summary);
+        if summary.files > 0 {
+            sink.summary(&summary);
+        }
         (ok, sink.error)
     } else {
         let mut sink = TextTable::new(out);
         let (ok, summary) = analyse(input, &mut sink);
-        sink.summary(&summary);
+        if summary.files > 0 {
+            sink.summary(&summary);
+        }
         (ok, sink.error)
     };
     if let Some(e) = error

@@ -197,7 +197,7 @@ mod tests {
     #[test]
     fn civil_dates() {
         assert_eq!(date(Timestamp(0)), "1970-01-01");
-        assert_eq!(date(Timestamp::from_secs_nanos(1_795_550_470, 0)), "2026-11-25");
+        assert_eq!(date(Timestamp::from_secs_nanos(1_795_550_470, 0)), "2026-11-24");
         assert_eq!(clock(Timestamp::from_secs_nanos(3661, 5_000_000)), "01:01:01.005");
     }
 }

@@ -69,8 +69,8 @@ const PLAUSIBLE_DISTANCE: i64 = 1 << 30;
 
 #[derive(Default)]
 pub struct Reassembler {
-    /// Sequence number of the next byte expected, once known (SYN or first segment).
-    next_seq: Option<SeqNumber>,
+    /// Sequence number of stream offset 0, once known (SYN or first segment).
+    base_seq: Option<SeqNumber>,
     /// Stream offset of the next byte expected (bytes delivered plus gaps).
     next_offset: u64,
     pending: BTreeMap<u64, Pending>,
@@ -122,11 +122,13 @@ impl Reassembler {
         if syn {
             // Data (and the FIN) start one after the SYN's sequence number.
             seq = seq.add(1);
-            if self.next_seq.is_none() {
-                self.next_seq = Some(seq);
+            if self.base_seq.is_none() {
+                self.base_seq = Some(seq);
             }
         }
-        let next_seq = *self.next_seq.get_or_insert(seq);
+        let base = *self.base_seq.get_or_insert(seq);
+        // Offsets are 64-bit; the expected sequence number is the base plus the offset, wrapped.
+        let next_seq = base.add(self.next_offset as u32);
         let len = payload.len() as u64 + u64::from(missing);
         if payload.is_empty() && missing == 0 && !fin {
             return 0;
@@ -391,7 +393,7 @@ mod tests {
         for perm in [[0, 1, 2, 3], [3, 2, 1, 0], [2, 0, 3, 1], [1, 3, 0, 2]] {
             let mut r = Reassembler::new();
             let mut o = Out::default();
-            r.next_seq = Some(SeqNumber(0));
+            r.base_seq = Some(SeqNumber(0));
             for i in perm {
                 feed(&mut r, &mut o, pieces[i].0, pieces[i].1);
             }
