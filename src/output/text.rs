@@ -11,6 +11,8 @@ use std::io::Write;
 pub struct TextTable<W: Write> {
     out: W,
     header_done: bool,
+    /// Unmatched data connections of sessions not yet written: shown under their session.
+    held: Vec<UnmatchedData>,
     pub error: Option<std::io::Error>,
 }
 
@@ -19,6 +21,7 @@ impl<W: Write> TextTable<W> {
         TextTable {
             out,
             header_done: false,
+            held: Vec::new(),
             error: None,
         }
     }
@@ -31,7 +34,17 @@ impl<W: Write> TextTable<W> {
         }
     }
 
+    fn header(&mut self) {
+        if !self.header_done {
+            self.header_done = true;
+            self.write(header());
+        }
+    }
+
     pub fn summary(&mut self, s: &Summary) {
+        for u in std::mem::take(&mut self.held) {
+            self.write(unmatched_text(&u));
+        }
         let text = summary_text(s);
         self.write(text);
         if let Err(e) = self.out.flush() {
@@ -42,7 +55,7 @@ impl<W: Write> TextTable<W> {
 
 fn header() -> String {
     format!(
-        "{:>4}  {:<15}  {:<40}  {:<16}  {:<3}  {:>4}  {:>5}  {:>10}  {}\n",
+        "{:>4}  {:<18}  {:<40}  {:<16}  {:<3}  {:>4}  {:>5}  {:>10}  {}\n",
         "ID", "START (UTC)", "CLIENT → SERVER", "USER", "TLS", "CMDS", "XFERS", "BYTES", "STATUS"
     )
 }
@@ -75,7 +88,7 @@ pub fn session_text(s: &Session) -> String {
     let peers = format!("{} → {}", s.client, s.server);
     let user = s.user.as_deref().map(sanitize).unwrap_or_default();
     out.push_str(&format!(
-        "{:>4}  {:<15}  {:<40}  {:<16}  {:<3}  {:>4}  {:>5}  {:>10}  {}\n",
+        "{:>4}  {:<18}  {:<40}  {:<16}  {:<3}  {:>4}  {:>5}  {:>10}  {}\n",
         s.id,
         format!("{} {}", date(s.start).get(5..).unwrap_or(""), clock(s.start)),
         peers,
@@ -139,7 +152,7 @@ pub fn unmatched_text(u: &UnmatchedData) -> String {
     let d = &u.conn;
     let session = u.session.map(|s| format!(" (session {s})")).unwrap_or_default();
     format!(
-        "   ?  unmatched data {} → {}{session}: {} from server, {} from client; {}\n",
+        "      ? data {} → {}{session}: {} from server, {} from client: {}\n",
         match d.opened_by {
             Opener::Client => d.client,
             Opener::Server => d.server,
@@ -179,14 +192,23 @@ pub fn summary_text(s: &Summary) -> String {
 
 impl<W: Write> SessionSink for TextTable<W> {
     fn session(&mut self, session: Session) {
-        if !self.header_done {
-            self.header_done = true;
-            self.write(header());
-        }
+        self.header();
         self.write(session_text(&session));
+        let (mine, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.held)
+            .into_iter()
+            .partition(|u| u.session == Some(session.id));
+        self.held = rest;
+        for u in mine {
+            self.write(unmatched_text(&u));
+        }
     }
     fn unmatched(&mut self, data: UnmatchedData) {
-        self.write(unmatched_text(&data));
+        self.header();
+        if data.session.is_some() {
+            self.held.push(data);
+        } else {
+            self.write(unmatched_text(&data));
+        }
     }
 }
 

@@ -61,14 +61,14 @@ pub struct ControlState {
     pending_user: Option<String>,
     tls: Tls,
     prot_private: bool,
-    /// Data connections of this session still open, and the transfer each serves.
-    pub open_data: HashMap<ConnId, Option<usize>>,
+    /// Data connections of this session still open, and what each serves.
+    pub open_data: HashMap<ConnId, Binding>,
     /// Transfer commands still waiting for their data connection.
     waiting: VecDeque<usize>,
     /// Data connections that opened for this session but no transfer has claimed yet.
     unclaimed: VecDeque<ConnId>,
-    /// Closed data connections no transfer claimed (yet).
-    pub unclaimed_closed: Vec<(ConnId, DataConnection)>,
+    /// Closed data connections no transfer claimed (yet), with why a refused one is not.
+    pub unclaimed_closed: Vec<(DataConnection, Option<String>)>,
     pub control_done: bool,
     dropped_commands: u64,
     dropped_anomalies: u64,
@@ -244,12 +244,7 @@ impl ControlState {
         self.awaiting.push_back(index);
 
         match verb.as_str() {
-            "USER" => {
-                self.pending_user = arg.clone();
-                if !self.session.logged_in {
-                    self.session.user = arg;
-                }
-            }
+            "USER" => self.pending_user = arg.clone(),
             "AUTH" => self.tls = Tls::Requested,
             "PROT" => self.prot_private = raw_arg.trim().eq_ignore_ascii_case("P"),
             "TYPE" => {
@@ -327,8 +322,8 @@ impl ControlState {
         // A passive client often connects before it sends the command.
         if let Some(conn) = self.unclaimed.pop_front() {
             self.bind(conn, ti);
-        } else if let Some(pos) = self.unclaimed_closed.first().map(|_| 0) {
-            let (_, dc) = self.unclaimed_closed.remove(pos);
+        } else if let Some(pos) = self.unclaimed_closed.iter().position(|(_, why)| why.is_none()) {
+            let (dc, _) = self.unclaimed_closed.remove(pos);
             self.attach(ti, dc);
         } else {
             self.waiting.push_back(ti);
@@ -336,16 +331,16 @@ impl ControlState {
     }
 
     fn bind(&mut self, conn: ConnId, ti: usize) {
-        self.open_data.insert(conn, Some(ti));
+        self.open_data.insert(conn, Binding::Transfer(ti));
     }
 
     /// A data connection matched one of this session's announcements (or, in a TLS session,
     /// joined the session's hosts).
     pub fn data_opened(&mut self, conn: ConnId) {
         if let Some(ti) = self.waiting.pop_front() {
-            self.open_data.insert(conn, Some(ti));
+            self.open_data.insert(conn, Binding::Transfer(ti));
         } else {
-            self.open_data.insert(conn, None);
+            self.open_data.insert(conn, Binding::Unclaimed);
             self.unclaimed.push_back(conn);
         }
     }
@@ -353,12 +348,30 @@ impl ControlState {
     /// A data connection of this session closed. Returns it back when nothing claims it
     /// and no transfer can any longer (the control connection is over).
     pub fn data_closed(&mut self, conn: ConnId, dc: DataConnection) {
-        match self.open_data.remove(&conn).flatten() {
-            Some(ti) => self.attach(ti, dc),
-            None => {
+        match self.open_data.remove(&conn) {
+            Some(Binding::Transfer(ti)) => self.attach(ti, dc),
+            Some(Binding::Refused(why)) => self.unclaimed_closed.push((dc, Some(why))),
+            Some(Binding::Unclaimed) | None => {
                 self.unclaimed.retain(|c| *c != conn);
-                self.unclaimed_closed.push((conn, dc));
+                self.unclaimed_closed.push((dc, None));
             }
+        }
+    }
+
+    /// The server refused a transfer command before any data moved: a data connection the
+    /// client opened for it served nothing.
+    fn refuse(&mut self, ti: usize, verb: &str, code: u16) {
+        let why = format!("opened for {verb}, which the server refused ({code})");
+        for b in self.open_data.values_mut() {
+            if *b == Binding::Transfer(ti) {
+                *b = Binding::Refused(why.clone());
+            }
+        }
+        let t = &mut self.session.transfers[ti];
+        if let Some(dc) = t.data.take() {
+            t.bytes = 0;
+            t.sha256 = None;
+            self.unclaimed_closed.push((dc, Some(why)));
         }
     }
 
@@ -437,9 +450,7 @@ impl ControlState {
             234 if verb == "AUTH" => self.start_tls(),
             230 => {
                 self.session.logged_in = true;
-                if let Some(u) = self.pending_user.clone() {
-                    self.session.user = Some(u);
-                }
+                self.session.user = self.pending_user.clone();
             }
             _ => {}
         }
@@ -456,10 +467,11 @@ impl ControlState {
             if is_final {
                 t.final_code = Some(code);
                 t.end = t.end.max(ts);
-                // A refused transfer will get no data connection.
-                if code >= 400 || t.data.is_none() {
-                    self.waiting.retain(|w| *w != ti);
+                let refused = code >= 400 && !t_started(&self.session.commands[ci]);
+                if refused {
+                    self.refuse(ti, &verb, code);
                 }
+                self.waiting.retain(|w| *w != ti);
             }
         }
     }
@@ -525,6 +537,19 @@ impl ControlState {
             self.session.end = self.session.end.max(last);
         }
     }
+}
+
+/// What a data connection of the session serves.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Binding {
+    Unclaimed,
+    Transfer(usize),
+    Refused(String),
+}
+
+/// A transfer command that got a preliminary (1xx) reply: the server started it.
+fn t_started(c: &Command) -> bool {
+    c.replies.iter().any(|r| ftp::is_preliminary(r.code))
 }
 
 fn first_line(text: &str) -> &str {

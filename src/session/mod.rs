@@ -326,14 +326,16 @@ impl<'s> Correlator<'s> {
         self.apply(fx);
         self.expectations.drop_session(id);
         self.tls_hosts.retain(|_, v| *v != id);
-        for (_, dc) in std::mem::take(&mut s.unclaimed_closed) {
+        for (dc, why) in std::mem::take(&mut s.unclaimed_closed) {
             self.summary.unmatched_data += 1;
             self.sink.unmatched(UnmatchedData {
                 file: self.file.clone(),
                 session: Some(id),
                 conn: dc,
-                reason: "matched an endpoint the session announced, but no transfer command used it"
-                    .to_string(),
+                reason: why.unwrap_or_else(|| {
+                    "matched an endpoint the session announced, but no transfer command used it"
+                        .to_string()
+                }),
             });
         }
         self.summary.sessions += 1;
