@@ -130,3 +130,113 @@ fn realcap_transfers_equal_ground_truth() {
     eprintln!("realcap: {checked} transfers/sessions compared, {} problems", problems.len());
     assert!(problems.is_empty(), "{} mismatches:\n{}", problems.len(), problems.join("\n"));
 }
+
+/// Runs ftpflow on one capture with a time limit; returns (exit code, stdout, stderr).
+fn run_with_timeout(args: &[&str], limit: std::time::Duration) -> (i32, String, String) {
+    use std::io::Read;
+    let mut child = std::process::Command::new(bin())
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        out.read_to_string(&mut s).ok();
+        s
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        err.read_to_string(&mut s).ok();
+        s
+    });
+    let start = std::time::Instant::now();
+    let code = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status.code().unwrap_or(-1);
+        }
+        if start.elapsed() > limit {
+            child.kill().ok();
+            child.wait().ok();
+            break -2;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    (code, reader.join().unwrap(), err_reader.join().unwrap())
+}
+
+fn endpoint_str(v: &Value) -> String {
+    let ip = v["ip"].as_str().unwrap_or("");
+    let port = v["port"].as_u64().unwrap_or(0);
+    if ip.contains(':') { format!("[{ip}]:{port}") } else { format!("{ip}:{port}") }
+}
+
+#[test]
+fn corpus_no_crash_and_announced_data_connections_are_linked() {
+    let Some(shared) = shared() else { return };
+    let corpus = shared.join("corpus");
+    let manifest = std::fs::read_to_string(corpus.join("MANIFEST.tsv")).unwrap();
+    let mut header: Vec<&str> = Vec::new();
+    let mut problems = Vec::new();
+    let (mut files, mut linked_total) = (0, 0);
+    for (n, line) in manifest.lines().enumerate() {
+        let cols: Vec<&str> = line.split('\t').collect();
+        if n == 0 {
+            header = cols;
+            continue;
+        }
+        let col = |name: &str| cols[header.iter().position(|h| *h == name).unwrap()];
+        let (path, name) = (corpus.join(col("local_path")), col("name"));
+        files += 1;
+        let (code, out, err) = run_with_timeout(
+            &["sessions", "--json", "--ftp-port", "2811", path.to_str().unwrap()],
+            std::time::Duration::from_secs(60),
+        );
+        if code != 0 {
+            problems.push(format!("{name}: exit {code}: {}", err.trim()));
+            continue;
+        }
+        let recs: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        // Every data connection ftpflow linked to a transfer, as "a-b" endpoint pairs.
+        let mut linked = std::collections::HashSet::new();
+        for s in recs.iter().filter(|r| r["type"] == "session") {
+            for t in s["transfers"].as_array().unwrap() {
+                if !t["data"].is_null() {
+                    let (c, sv) = (endpoint_str(&t["data"]["client"]), endpoint_str(&t["data"]["server"]));
+                    linked.insert(format!("{c} {sv}"));
+                    linked.insert(format!("{sv} {c}"));
+                }
+            }
+        }
+        // A data connection opened for a command the server refused served no transfer (the
+        // realcap ground truth says so too): it must still be tied to its session.
+        for u in recs.iter().filter(|r| r["type"] == "unmatched_data" && !r["session"].is_null()) {
+            if u["reason"].as_str().is_some_and(|r| r.contains("refused")) {
+                let (c, sv) = (endpoint_str(&u["client"]), endpoint_str(&u["server"]));
+                linked.insert(format!("{c} {sv}"));
+                linked.insert(format!("{sv} {c}"));
+            }
+        }
+        let reference = corpus.join("tshark_reference").join(format!("{name}.ftpdata.tsv"));
+        let Ok(tsv) = std::fs::read_to_string(&reference) else { continue };
+        let mut rows = tsv.lines();
+        let h: Vec<&str> = rows.next().unwrap_or("").split('\t').collect();
+        let idx = |k: &str| h.iter().position(|x| *x == k).unwrap();
+        for row in rows {
+            let c: Vec<&str> = row.split('\t').collect();
+            if c.get(idx("announced_by")).is_none_or(|a| a.is_empty()) {
+                continue;
+            }
+            let key = format!("{} {}", c[idx("initiator")], c[idx("responder")]);
+            if linked.contains(&key) {
+                linked_total += 1;
+            } else {
+                problems.push(format!("{name}: data connection {key} ({}) is not linked to a transfer", c[idx("announced_by")]));
+            }
+        }
+    }
+    eprintln!("corpus: {files} captures, {linked_total} announced data connections linked, {} problems", problems.len());
+    assert!(problems.is_empty(), "{} problems:\n{}", problems.len(), problems.join("\n"));
+}
