@@ -5,7 +5,7 @@
 //! Writes a classic pcap (Ethernet/IPv4/TCP) of about SIZE_MB MiB holding many FTP sessions,
 //! N of them open at a time (default 50), their packets interleaved in time. Each session:
 //! handshake on port 21, 220 banner, USER/PASS, TYPE I, then 1–3 transfers (RETR or STOR,
-//! passive PASV or active PORT from port 20) of 1 KB–50 MB of pseudo-random bytes sent in
+//! passive PASV or active PORT from port 20) of 1 KB–min(50 MB, SIZE/20) of pseudo-random bytes sent in
 //! 1448-byte segments with the receiver ACKing every second segment, FIN teardown, 226, and
 //! finally QUIT/221 and the control connection's teardown. Streams to disk; prints totals and
 //! the expected SHA-256 of a few transfers to stderr; `--manifest` writes every transfer's
@@ -91,7 +91,9 @@ impl Out {
         }
         self.buf.clear();
         b.write(&mut self.buf, payload).unwrap();
-        self.w.write_packet(Timestamp(self.now), &self.buf, self.buf.len() as u32).unwrap();
+        self.w
+            .write_packet(Timestamp(self.now), &self.buf, self.buf.len() as u32)
+            .unwrap();
         self.packets += 1;
         self.bytes += 16 + self.buf.len() as u64;
         self.now += 2_000 + self.rng.below(30_000) as i64; // 2–32 µs between packets
@@ -99,17 +101,30 @@ impl Out {
 
     /// Sends from one end of `c` (`from_a`), advancing its sequence number.
     fn send(&mut self, c: &mut Conn, from_a: bool, flags: u8, payload: &[u8]) {
-        let (src, dst, seq, ack) = if from_a { (c.a, c.b, c.aseq, c.bseq) } else { (c.b, c.a, c.bseq, c.aseq) };
+        let (src, dst, seq, ack) = if from_a {
+            (c.a, c.b, c.aseq, c.bseq)
+        } else {
+            (c.b, c.a, c.bseq, c.aseq)
+        };
         self.seg(src, dst, seq, Some(ack), flags, payload);
         let adv = payload.len() as u32 + u32::from(flags & (SYN | FIN) != 0);
-        if from_a { c.aseq = c.aseq.wrapping_add(adv) } else { c.bseq = c.bseq.wrapping_add(adv) }
+        if from_a {
+            c.aseq = c.aseq.wrapping_add(adv)
+        } else {
+            c.bseq = c.bseq.wrapping_add(adv)
+        }
     }
 
     fn connect(&mut self, a: Ep, b: Ep) -> Conn {
         let (aisn, bisn) = (self.rng.next() as u32, self.rng.next() as u32);
         self.seg(a, b, aisn, None, SYN, b"");
         self.seg(b, a, bisn, Some(aisn.wrapping_add(1)), SYN | ACK, b"");
-        let mut c = Conn { a, b, aseq: aisn.wrapping_add(1), bseq: bisn.wrapping_add(1) };
+        let mut c = Conn {
+            a,
+            b,
+            aseq: aisn.wrapping_add(1),
+            bseq: bisn.wrapping_add(1),
+        };
         self.send(&mut c, true, ACK, b"");
         c
     }
@@ -160,11 +175,18 @@ struct Record {
 impl Session {
     /// Runs the next step (a few packets at most); false when the session is over.
     fn step(&mut self, out: &mut Out, records: &mut [Record]) -> bool {
-        let Some(act) = self.acts.front_mut() else { return false };
+        let Some(act) = self.acts.front_mut() else {
+            return false;
+        };
         let mut done = true;
         match act {
             Act::CtlConnect => self.ctl = Some(out.connect(self.client, self.server)),
-            Act::Say { client, text } => out.send(self.ctl.as_mut().unwrap(), *client, PSH | ACK, text.as_bytes()),
+            Act::Say { client, text } => out.send(
+                self.ctl.as_mut().unwrap(),
+                *client,
+                PSH | ACK,
+                text.as_bytes(),
+            ),
             Act::DataConnect { a, b } => self.data = Some(out.connect(*a, *b)),
             Act::CloseData { first_a } => {
                 let mut c = self.data.take().unwrap();
@@ -184,7 +206,16 @@ impl Session {
                         w.copy_from_slice(&v[..w.len()]);
                     }
                     s.hash.update(&chunk[..n]);
-                    out.send(c, s.from_a, ACK | if n < MSS || s.left as usize == n { PSH } else { 0 }, &chunk[..n]);
+                    out.send(
+                        c,
+                        s.from_a,
+                        ACK | if n < MSS || s.left as usize == n {
+                            PSH
+                        } else {
+                            0
+                        },
+                        &chunk[..n],
+                    );
                     s.left -= n as u64;
                     s.unacked += 1;
                 }
@@ -240,16 +271,32 @@ fn main() {
     let mut active: Vec<Session> = Vec::new();
     let (mut committed, mut sessions, mut file_bytes) = (24.0f64, 0u64, 0u64);
     let (mut passive, mut activ) = (0u64, 0u64);
-    let servers = [[192, 168, 0, 10], [192, 168, 0, 11], [192, 168, 0, 12], [192, 168, 0, 13]];
+    let servers = [
+        [192, 168, 0, 10],
+        [192, 168, 0, 11],
+        [192, 168, 0, 12],
+        [192, 168, 0, 13],
+    ];
 
     loop {
         while active.len() < concurrent && committed < target as f64 {
             let i = sessions as u32;
             sessions += 1;
-            let client = Ep { ip: [10, 1 + (i >> 16) as u8, (i >> 8) as u8, i as u8], port: 40000 + plan.below(20000) as u16 };
-            let server = Ep { ip: servers[plan.below(4) as usize], port: 21 };
+            let client = Ep {
+                ip: [10, 1 + (i >> 16) as u8, (i >> 8) as u8, i as u8],
+                port: 40000 + plan.below(20000) as u16,
+            };
+            let server = Ep {
+                ip: servers[plan.below(4) as usize],
+                port: 21,
+            };
             let mut acts = VecDeque::new();
-            let mut say = |client: bool, t: String| acts.push_back(Act::Say { client, text: t + "\r\n" });
+            let mut say = |client: bool, t: String| {
+                acts.push_back(Act::Say {
+                    client,
+                    text: t + "\r\n",
+                })
+            };
             say(false, "220 (vsFTPd 3.0.3)".into());
             say(true, format!("USER user{i}"));
             say(false, "331 Please specify the password.".into());
@@ -267,46 +314,113 @@ fn main() {
                 }
                 // log-uniform 1 KB .. 50 MB, capped at what is left of the budget
                 let lo = 1024f64.ln();
-                let hi = (50.0 * 1048576.0f64).ln();
-                let mut size = (lo + (hi - lo) * (plan.next() as f64 / u64::MAX as f64)).exp() as u64;
+                // at most 50 MB, and at most 1/20 of the capture so that small ones still hold many sessions
+                let hi = (50.0 * 1048576.0f64)
+                    .min(target as f64 / 20.0)
+                    .max(2048.0)
+                    .ln();
+                let mut size =
+                    (lo + (hi - lo) * (plan.next() as f64 / u64::MAX as f64)).exp() as u64;
                 let left = ((target as f64 - committed) / OVERHEAD).max(1024.0) as u64;
                 size = size.min(left);
                 committed += size as f64 * OVERHEAD + 1200.0;
                 file_bytes += size;
                 let upload = plan.below(3) == 0;
                 let is_passive = plan.below(2) == 0;
-                let (command, name) = if upload { ("STOR", format!("up-{i}-{k}.bin")) } else { ("RETR", format!("file-{i}-{k}.bin")) };
+                let (command, name) = if upload {
+                    ("STOR", format!("up-{i}-{k}.bin"))
+                } else {
+                    ("RETR", format!("file-{i}-{k}.bin"))
+                };
                 let cport = client.port + 1 + k as u16;
-                let say = |acts: &mut VecDeque<Act>, client: bool, t: String| acts.push_back(Act::Say { client, text: t + "\r\n" });
+                let say = |acts: &mut VecDeque<Act>, client: bool, t: String| {
+                    acts.push_back(Act::Say {
+                        client,
+                        text: t + "\r\n",
+                    })
+                };
                 let data_ep;
                 if is_passive {
                     passive += 1;
                     let sp = 30000 + plan.below(20000) as u16;
                     let [a, b, c, d] = server.ip;
                     say(&mut acts, true, "PASV".into());
-                    say(&mut acts, false, format!("227 Entering Passive Mode ({a},{b},{c},{d},{},{}).", sp >> 8, sp & 255));
-                    data_ep = (Ep { ip: client.ip, port: cport }, Ep { ip: server.ip, port: sp });
-                    acts.push_back(Act::DataConnect { a: data_ep.0, b: data_ep.1 });
+                    say(
+                        &mut acts,
+                        false,
+                        format!(
+                            "227 Entering Passive Mode ({a},{b},{c},{d},{},{}).",
+                            sp >> 8,
+                            sp & 255
+                        ),
+                    );
+                    data_ep = (
+                        Ep {
+                            ip: client.ip,
+                            port: cport,
+                        },
+                        Ep {
+                            ip: server.ip,
+                            port: sp,
+                        },
+                    );
+                    acts.push_back(Act::DataConnect {
+                        a: data_ep.0,
+                        b: data_ep.1,
+                    });
                     say(&mut acts, true, format!("{command} {name}"));
                 } else {
                     activ += 1;
                     let [a, b, c, d] = client.ip;
-                    say(&mut acts, true, format!("PORT {a},{b},{c},{d},{},{}", cport >> 8, cport & 255));
-                    say(&mut acts, false, "200 PORT command successful. Consider using PASV.".into());
+                    say(
+                        &mut acts,
+                        true,
+                        format!("PORT {a},{b},{c},{d},{},{}", cport >> 8, cport & 255),
+                    );
+                    say(
+                        &mut acts,
+                        false,
+                        "200 PORT command successful. Consider using PASV.".into(),
+                    );
                     say(&mut acts, true, format!("{command} {name}"));
-                    data_ep = (Ep { ip: server.ip, port: 20 }, Ep { ip: client.ip, port: cport });
+                    data_ep = (
+                        Ep {
+                            ip: server.ip,
+                            port: 20,
+                        },
+                        Ep {
+                            ip: client.ip,
+                            port: cport,
+                        },
+                    );
                 }
                 if upload {
                     say(&mut acts, false, "150 Ok to send data.".into());
                 } else {
-                    say(&mut acts, false, format!("150 Opening BINARY mode data connection for {name} ({size} bytes)."));
+                    say(
+                        &mut acts,
+                        false,
+                        format!(
+                            "150 Opening BINARY mode data connection for {name} ({size} bytes)."
+                        ),
+                    );
                 }
                 if !is_passive {
-                    acts.push_back(Act::DataConnect { a: data_ep.0, b: data_ep.1 });
+                    acts.push_back(Act::DataConnect {
+                        a: data_ep.0,
+                        b: data_ep.1,
+                    });
                 }
                 // The sender is the server for RETR, the client for STOR; `a` opened the connection.
                 let from_a = is_passive == upload;
-                records.push(Record { client, server, command, arg: name, bytes: size, sha256: String::new() });
+                records.push(Record {
+                    client,
+                    server,
+                    command,
+                    arg: name,
+                    bytes: size,
+                    sha256: String::new(),
+                });
                 acts.push_back(Act::Stream(Box::new(Stream {
                     from_a,
                     left: size,
@@ -318,10 +432,22 @@ fn main() {
                 acts.push_back(Act::CloseData { first_a: from_a });
                 say(&mut acts, false, "226 Transfer complete.".into());
             }
-            acts.push_back(Act::Say { client: true, text: "QUIT\r\n".into() });
-            acts.push_back(Act::Say { client: false, text: "221 Goodbye.\r\n".into() });
+            acts.push_back(Act::Say {
+                client: true,
+                text: "QUIT\r\n".into(),
+            });
+            acts.push_back(Act::Say {
+                client: false,
+                text: "221 Goodbye.\r\n".into(),
+            });
             acts.push_back(Act::CloseCtl);
-            active.push(Session { client, server, ctl: None, data: None, acts });
+            active.push(Session {
+                client,
+                server,
+                ctl: None,
+                data: None,
+                acts,
+            });
         }
         if active.is_empty() {
             break;
@@ -348,8 +474,15 @@ fn main() {
         file_bytes
     );
     let n = records.len();
-    for r in records.iter().take(3).chain(records.iter().skip(n.saturating_sub(2).max(3))) {
-        eprintln!("expect {} {} {} -> {}: {} bytes sha256 {}", r.command, r.arg, r.client, r.server, r.bytes, r.sha256);
+    for r in records
+        .iter()
+        .take(3)
+        .chain(records.iter().skip(n.saturating_sub(2).max(3)))
+    {
+        eprintln!(
+            "expect {} {} {} -> {}: {} bytes sha256 {}",
+            r.command, r.arg, r.client, r.server, r.bytes, r.sha256
+        );
     }
     if let Some(m) = manifest {
         let mut w = BufWriter::new(File::create(m).expect("cannot create manifest"));

@@ -53,7 +53,7 @@ impl<'s> Analyzer<'s> {
                 Ok(Some(pkt)) => {
                     self.packet(&pkt);
                     n += 1;
-                    if n % 65536 == 0 {
+                    if n.is_multiple_of(65536) {
                         progress(Progress {
                             packets: n,
                             bytes_read: reader.bytes_read(),

@@ -215,7 +215,10 @@ impl SessionStatus {
 
 impl Session {
     pub fn status(&self) -> SessionStatus {
-        let tried_login = self.commands.iter().any(|c| c.verb == "USER" || c.verb == "PASS");
+        let tried_login = self
+            .commands
+            .iter()
+            .any(|c| c.verb == "USER" || c.verb == "PASS");
         if self.transfers.iter().any(|t| !t.complete) {
             SessionStatus::FailedTransfer
         } else if tried_login && !self.logged_in && !self.tls {

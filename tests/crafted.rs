@@ -22,10 +22,12 @@ impl Ftp {
         Ftp { net, ctl }
     }
     fn cmd(&mut self, line: &str) {
-        self.net.client_sends(&mut self.ctl, format!("{line}\r\n").as_bytes());
+        self.net
+            .client_sends(&mut self.ctl, format!("{line}\r\n").as_bytes());
     }
     fn reply(&mut self, line: &str) {
-        self.net.server_sends(&mut self.ctl, format!("{line}\r\n").as_bytes());
+        self.net
+            .server_sends(&mut self.ctl, format!("{line}\r\n").as_bytes());
     }
     fn quit(mut self) -> Net {
         self.cmd("QUIT");
@@ -89,7 +91,12 @@ fn passive_retr_with_data_connection_opened_before_the_command() {
     assert_eq!(t["data"]["client"]["port"], 40001);
     assert_eq!(t["data"]["opened_by"], "client");
     // Every command in order, the password masked.
-    let cmds: Vec<&str> = s["commands"].as_array().unwrap().iter().map(|c| c["command"].as_str().unwrap()).collect();
+    let cmds: Vec<&str> = s["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["command"].as_str().unwrap())
+        .collect();
     assert_eq!(cmds, ["USER", "PASS", "PASV", "RETR", "QUIT"]);
     assert_eq!(s["commands"][1]["arg"], "****");
     assert_eq!(s["commands"][3]["replies"][0]["code"], 150);
@@ -177,10 +184,16 @@ fn refused_data_connection_and_unclaimed_data_are_reported() {
     assert_eq!(t["complete"], false);
     assert_eq!(t["final_code"], 425);
     assert!(anomaly_kinds(s).contains(&"data-connection-failed".to_string()));
-    let orphans: Vec<&Value> = recs.iter().filter(|r| r["type"] == "unmatched_data").collect();
+    let orphans: Vec<&Value> = recs
+        .iter()
+        .filter(|r| r["type"] == "unmatched_data")
+        .collect();
     assert_eq!(orphans.len(), 1);
     assert_eq!(orphans[0]["bytes_from_server"], 12);
-    assert_eq!(orphans[0]["sha256_from_server"], sha256_hex(b"orphan bytes"));
+    assert_eq!(
+        orphans[0]["sha256_from_server"],
+        sha256_hex(b"orphan bytes")
+    );
     assert_eq!(orphans[0]["session"], Value::Null);
 }
 
@@ -189,12 +202,18 @@ fn ipv6_epsv_with_pipelined_commands_and_multiline_reply() {
     let file = bytes(5, 3000);
     let mut net = Net::default();
     let mut ctl = net.connect(sa("[fd00::2]:50000"), sa("[fd00::1]:21"));
-    net.server_sends(&mut ctl, b"220-Welcome\r\n 220 is not the end\r\n220 Ready\r\n");
+    net.server_sends(
+        &mut ctl,
+        b"220-Welcome\r\n 220 is not the end\r\n220 Ready\r\n",
+    );
     // Pipelined: two commands in one segment.
     net.client_sends(&mut ctl, b"USER bob\r\nPASS x\r\n");
     net.server_sends(&mut ctl, b"331 Password.\r\n230 OK.\r\n");
     net.client_sends(&mut ctl, b"epsv\r\n");
-    net.server_sends(&mut ctl, b"229 Entering Extended Passive Mode (|||31000|)\r\n");
+    net.server_sends(
+        &mut ctl,
+        b"229 Entering Extended Passive Mode (|||31000|)\r\n",
+    );
     let mut d = net.connect(sa("[fd00::2]:50001"), sa("[fd00::1]:31000"));
     net.client_sends(&mut ctl, b"RETR v6.bin\r\n");
     net.server_sends(&mut ctl, b"150 Opening (3000 bytes)\r\n");
@@ -231,10 +250,12 @@ fn reordered_and_retransmitted_data_hashes_correctly_and_gaps_make_incomplete() 
     let base = d.sseq;
     let (s, c) = (d.server, d.client);
     // Segments 2, 1 (reordered), then 1 again (retransmission), then 3 and 4.
-    f.net.segment(s, c, base + 1000, d.cseq, ACK, &file[1000..2000]);
+    f.net
+        .segment(s, c, base + 1000, d.cseq, ACK, &file[1000..2000]);
     f.net.segment(s, c, base, d.cseq, ACK, &file[..1000]);
     f.net.segment(s, c, base, d.cseq, ACK, &file[..1000]);
-    f.net.segment(s, c, base + 2000, d.cseq, ACK, &file[2000..4000]);
+    f.net
+        .segment(s, c, base + 2000, d.cseq, ACK, &file[2000..4000]);
     d.sseq = base + 4000;
     f.net.close_by_server(&mut d);
     f.reply("226 Transfer complete.");
@@ -245,8 +266,16 @@ fn reordered_and_retransmitted_data_hashes_correctly_and_gaps_make_incomplete() 
     f.cmd("RETR lossy.bin");
     f.reply("150 Opening BINARY mode data connection for lossy.bin (4000 bytes).");
     let base = d.sseq;
-    f.net.segment(d.server, d.client, base, d.cseq, ACK, &file[..1000]);
-    f.net.segment(d.server, d.client, base + 2000, d.cseq, ACK, &file[2000..4000]);
+    f.net
+        .segment(d.server, d.client, base, d.cseq, ACK, &file[..1000]);
+    f.net.segment(
+        d.server,
+        d.client,
+        base + 2000,
+        d.cseq,
+        ACK,
+        &file[2000..4000],
+    );
     d.sseq = base + 4000;
     f.net.close_by_server(&mut d);
     f.reply("226 Transfer complete.");
@@ -326,7 +355,10 @@ fn unusable_input_exits_2_naming_the_file() {
     std::fs::write(&path, b"this is not a capture at all").unwrap();
     let (code, out, err) = run(&["sessions", path.to_str().unwrap()]);
     assert_eq!(code, 2);
-    assert!(err.contains("notes.txt") && err.contains("not a pcap"), "{err}");
+    assert!(
+        err.contains("notes.txt") && err.contains("not a pcap"),
+        "{err}"
+    );
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(!out.contains("session"));
     let (code, _, err) = run(&["sessions", "/nonexistent/x.pcap"]);

@@ -10,7 +10,9 @@ fn shared() -> Option<PathBuf> {
     match std::env::var_os("FTPFLOW_SHARED") {
         Some(p) => Some(PathBuf::from(p)),
         None => {
-            eprintln!("skipped: FTPFLOW_SHARED is not set (point it at the shared folder to run the corpus tests)");
+            eprintln!(
+                "skipped: FTPFLOW_SHARED is not set (point it at the shared folder to run the corpus tests)"
+            );
             None
         }
     }
@@ -44,15 +46,22 @@ fn realcap_transfers_equal_ground_truth() {
     let mut problems = Vec::new();
     let mut checked = 0;
     for truth_path in truths {
-        let truth: Value = serde_json::from_str(&std::fs::read_to_string(&truth_path).unwrap()).unwrap();
+        let truth: Value =
+            serde_json::from_str(&std::fs::read_to_string(&truth_path).unwrap()).unwrap();
         let capture = dir.join(truth["capture"]["file"].as_str().unwrap());
         let recs = json_records(&[capture.to_str().unwrap()]);
         let ours: Vec<&Value> = recs.iter().filter(|r| r["type"] == "session").collect();
-        let unmatched: Vec<&Value> = recs.iter().filter(|r| r["type"] == "unmatched_data").collect();
+        let unmatched: Vec<&Value> = recs
+            .iter()
+            .filter(|r| r["type"] == "unmatched_data")
+            .collect();
         let mut used = vec![false; ours.len()];
         for ts in truth["sessions"].as_array().unwrap() {
             let sid = ts["id"].as_str().unwrap();
-            let ctx = format!("{}:{sid}", truth_path.file_name().unwrap().to_string_lossy());
+            let ctx = format!(
+                "{}:{sid}",
+                truth_path.file_name().unwrap().to_string_lossy()
+            );
             // The session with the same control endpoints, first unused in start order.
             let mut candidates: Vec<usize> = (0..ours.len())
                 .filter(|&i| {
@@ -61,7 +70,12 @@ fn realcap_transfers_equal_ground_truth() {
                         && endpoint_agrees(&ours[i]["server"], &ts["control"]["server"])
                 })
                 .collect();
-            candidates.sort_by(|&a, &b| ours[a]["start"].as_f64().partial_cmp(&ours[b]["start"].as_f64()).unwrap());
+            candidates.sort_by(|&a, &b| {
+                ours[a]["start"]
+                    .as_f64()
+                    .partial_cmp(&ours[b]["start"].as_f64())
+                    .unwrap()
+            });
             let Some(&i) = candidates.first() else {
                 problems.push(format!("{ctx}: no session with control {}", ts["control"]));
                 continue;
@@ -75,15 +89,30 @@ fn realcap_transfers_equal_ground_truth() {
                 // Commands are encrypted: the user and the transfer commands cannot be read
                 // without the key log. Its data connections must still be shown, linked to it.
                 let id = &s["id"];
-                let linked: Vec<&&Value> = unmatched.iter().filter(|u| &u["session"] == id).collect();
-                let expected = ts["transfers"].as_array().unwrap().iter().filter(|t| !t["data_conn"].is_null()).count();
+                let linked: Vec<&&Value> =
+                    unmatched.iter().filter(|u| &u["session"] == id).collect();
+                let expected = ts["transfers"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|t| !t["data_conn"].is_null())
+                    .count();
                 if linked.len() != expected {
-                    problems.push(format!("{ctx}: {} data connections linked, ground truth has {expected}", linked.len()));
+                    problems.push(format!(
+                        "{ctx}: {} data connections linked, ground truth has {expected}",
+                        linked.len()
+                    ));
                 }
                 for t in ts["transfers"].as_array().unwrap() {
                     let dc = &t["data_conn"];
-                    if !linked.iter().any(|u| endpoint_agrees(&u["server"], &dc["server"]) && endpoint_agrees(&u["client"], &dc["client"])) {
-                        problems.push(format!("{ctx}: no linked data connection for {} {}", t["command"], dc));
+                    if !linked.iter().any(|u| {
+                        endpoint_agrees(&u["server"], &dc["server"])
+                            && endpoint_agrees(&u["client"], &dc["client"])
+                    }) {
+                        problems.push(format!(
+                            "{ctx}: no linked data connection for {} {}",
+                            t["command"], dc
+                        ));
                     }
                 }
                 checked += 1;
@@ -95,13 +124,28 @@ fn realcap_transfers_equal_ground_truth() {
             let tt = ts["transfers"].as_array().unwrap();
             let ot = s["transfers"].as_array().unwrap();
             if tt.len() != ot.len() {
-                problems.push(format!("{ctx}: {} transfers, ground truth has {}", ot.len(), tt.len()));
+                problems.push(format!(
+                    "{ctx}: {} transfers, ground truth has {}",
+                    ot.len(),
+                    tt.len()
+                ));
             }
             for (k, (t, o)) in tt.iter().zip(ot).enumerate() {
                 let c = format!("{ctx} transfer {k} ({} {})", t["command"], t["arg"]);
-                for (ours_key, truth_key) in [("command", "command"), ("arg", "arg"), ("mode", "mode"), ("final_code", "final_reply"), ("kind", "kind"), ("direction", "direction"), ("rest", "rest")] {
+                for (ours_key, truth_key) in [
+                    ("command", "command"),
+                    ("arg", "arg"),
+                    ("mode", "mode"),
+                    ("final_code", "final_reply"),
+                    ("kind", "kind"),
+                    ("direction", "direction"),
+                    ("rest", "rest"),
+                ] {
                     if o[ours_key] != t[truth_key] {
-                        problems.push(format!("{c}: {ours_key} {} != {}", o[ours_key], t[truth_key]));
+                        problems.push(format!(
+                            "{c}: {ours_key} {} != {}",
+                            o[ours_key], t[truth_key]
+                        ));
                     }
                 }
                 for key in ["bytes", "sha256", "complete"] {
@@ -110,25 +154,37 @@ fn realcap_transfers_equal_ground_truth() {
                     }
                 }
                 let dc = &t["data_conn"];
-                if dc.is_null() != o["data"].is_null() {
+                let data_agrees = if dc.is_null() || o["data"].is_null() {
+                    dc.is_null() == o["data"].is_null()
+                } else {
+                    o["data"]["opened_by"] == dc["opened_by"]
+                        && endpoint_agrees(&o["data"]["client"], &dc["client"])
+                        && endpoint_agrees(&o["data"]["server"], &dc["server"])
+                };
+                if !data_agrees {
                     problems.push(format!("{c}: data {} vs ground truth {}", o["data"], dc));
-                } else if !dc.is_null() {
-                    if o["data"]["opened_by"] != dc["opened_by"]
-                        || !endpoint_agrees(&o["data"]["client"], &dc["client"])
-                        || !endpoint_agrees(&o["data"]["server"], &dc["server"])
-                    {
-                        problems.push(format!("{c}: data {} vs ground truth {}", o["data"], dc));
-                    }
                 }
                 checked += 1;
             }
         }
         if used.iter().any(|u| !u) {
-            problems.push(format!("{}: sessions not in the ground truth: {}", truth_path.display(), used.iter().filter(|u| !**u).count()));
+            problems.push(format!(
+                "{}: sessions not in the ground truth: {}",
+                truth_path.display(),
+                used.iter().filter(|u| !**u).count()
+            ));
         }
     }
-    eprintln!("realcap: {checked} transfers/sessions compared, {} problems", problems.len());
-    assert!(problems.is_empty(), "{} mismatches:\n{}", problems.len(), problems.join("\n"));
+    eprintln!(
+        "realcap: {checked} transfers/sessions compared, {} problems",
+        problems.len()
+    );
+    assert!(
+        problems.is_empty(),
+        "{} mismatches:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
 }
 
 /// Runs ftpflow on one capture with a time limit; returns (exit code, stdout, stderr).
@@ -170,7 +226,11 @@ fn run_with_timeout(args: &[&str], limit: std::time::Duration) -> (i32, String, 
 fn endpoint_str(v: &Value) -> String {
     let ip = v["ip"].as_str().unwrap_or("");
     let port = v["port"].as_u64().unwrap_or(0);
-    if ip.contains(':') { format!("[{ip}]:{port}") } else { format!("{ip}:{port}") }
+    if ip.contains(':') {
+        format!("[{ip}]:{port}")
+    } else {
+        format!("{ip}:{port}")
+    }
 }
 
 #[test]
@@ -191,20 +251,32 @@ fn corpus_no_crash_and_announced_data_connections_are_linked() {
         let (path, name) = (corpus.join(col("local_path")), col("name"));
         files += 1;
         let (code, out, err) = run_with_timeout(
-            &["sessions", "--json", "--ftp-port", "2811", path.to_str().unwrap()],
+            &[
+                "sessions",
+                "--json",
+                "--ftp-port",
+                "2811",
+                path.to_str().unwrap(),
+            ],
             std::time::Duration::from_secs(60),
         );
         if code != 0 {
             problems.push(format!("{name}: exit {code}: {}", err.trim()));
             continue;
         }
-        let recs: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let recs: Vec<Value> = out
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
         // Every data connection ftpflow linked to a transfer, as "a-b" endpoint pairs.
         let mut linked = std::collections::HashSet::new();
         for s in recs.iter().filter(|r| r["type"] == "session") {
             for t in s["transfers"].as_array().unwrap() {
                 if !t["data"].is_null() {
-                    let (c, sv) = (endpoint_str(&t["data"]["client"]), endpoint_str(&t["data"]["server"]));
+                    let (c, sv) = (
+                        endpoint_str(&t["data"]["client"]),
+                        endpoint_str(&t["data"]["server"]),
+                    );
                     linked.insert(format!("{c} {sv}"));
                     linked.insert(format!("{sv} {c}"));
                 }
@@ -212,15 +284,22 @@ fn corpus_no_crash_and_announced_data_connections_are_linked() {
         }
         // A data connection opened for a command the server refused served no transfer (the
         // realcap ground truth says so too): it must still be tied to its session.
-        for u in recs.iter().filter(|r| r["type"] == "unmatched_data" && !r["session"].is_null()) {
+        for u in recs
+            .iter()
+            .filter(|r| r["type"] == "unmatched_data" && !r["session"].is_null())
+        {
             if u["reason"].as_str().is_some_and(|r| r.contains("refused")) {
                 let (c, sv) = (endpoint_str(&u["client"]), endpoint_str(&u["server"]));
                 linked.insert(format!("{c} {sv}"));
                 linked.insert(format!("{sv} {c}"));
             }
         }
-        let reference = corpus.join("tshark_reference").join(format!("{name}.ftpdata.tsv"));
-        let Ok(tsv) = std::fs::read_to_string(&reference) else { continue };
+        let reference = corpus
+            .join("tshark_reference")
+            .join(format!("{name}.ftpdata.tsv"));
+        let Ok(tsv) = std::fs::read_to_string(&reference) else {
+            continue;
+        };
         let mut rows = tsv.lines();
         let h: Vec<&str> = rows.next().unwrap_or("").split('\t').collect();
         let idx = |k: &str| h.iter().position(|x| *x == k).unwrap();
@@ -233,10 +312,21 @@ fn corpus_no_crash_and_announced_data_connections_are_linked() {
             if linked.contains(&key) {
                 linked_total += 1;
             } else {
-                problems.push(format!("{name}: data connection {key} ({}) is not linked to a transfer", c[idx("announced_by")]));
+                problems.push(format!(
+                    "{name}: data connection {key} ({}) is not linked to a transfer",
+                    c[idx("announced_by")]
+                ));
             }
         }
     }
-    eprintln!("corpus: {files} captures, {linked_total} announced data connections linked, {} problems", problems.len());
-    assert!(problems.is_empty(), "{} problems:\n{}", problems.len(), problems.join("\n"));
+    eprintln!(
+        "corpus: {files} captures, {linked_total} announced data connections linked, {} problems",
+        problems.len()
+    );
+    assert!(
+        problems.is_empty(),
+        "{} problems:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
 }

@@ -2,8 +2,10 @@
 //! `summary`. The keys are a contract (README "JSON Lines output"): change them only
 //! with the README and a version note.
 
-use crate::model::{Anomaly, Command, DataConnection, Opener, Session, Summary, Transfer, UnmatchedData};
 use crate::ftp::{Direction, TransferKind};
+use crate::model::{
+    Anomaly, Command, DataConnection, Opener, Session, Summary, Transfer, UnmatchedData,
+};
 use crate::session::SessionSink;
 use crate::time::Timestamp;
 use serde::Serialize;
@@ -19,7 +21,11 @@ struct Secs(Timestamp);
 impl Serialize for Secs {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let t = self.0.nanos();
-        let text = format!("{}.{:09}", t.div_euclid(1_000_000_000), t.rem_euclid(1_000_000_000));
+        let text = format!(
+            "{}.{:09}",
+            t.div_euclid(1_000_000_000),
+            t.rem_euclid(1_000_000_000)
+        );
         s.serialize_f64(text.parse().unwrap_or(self.0.as_secs_f64()))
     }
 }

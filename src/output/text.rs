@@ -65,7 +65,13 @@ pub fn clock(ts: Timestamp) -> String {
     let secs = ts.nanos().div_euclid(1_000_000_000);
     let ms = ts.nanos().rem_euclid(1_000_000_000) / 1_000_000;
     let day = secs.rem_euclid(86_400);
-    format!("{:02}:{:02}:{:02}.{:03}", day / 3600, day / 60 % 60, day % 60, ms)
+    format!(
+        "{:02}:{:02}:{:02}.{:03}",
+        day / 3600,
+        day / 60 % 60,
+        day % 60,
+        ms
+    )
 }
 
 /// A civil UTC date "YYYY-MM-DD" from epoch seconds (Howard Hinnant's algorithm).
@@ -90,7 +96,11 @@ pub fn session_text(s: &Session) -> String {
     out.push_str(&format!(
         "{:>4}  {:<18}  {:<40}  {:<16}  {:<3}  {:>4}  {:>5}  {:>10}  {}\n",
         s.id,
-        format!("{} {}", date(s.start).get(5..).unwrap_or(""), clock(s.start)),
+        format!(
+            "{} {}",
+            date(s.start).get(5..).unwrap_or(""),
+            clock(s.start)
+        ),
         peers,
         truncate(&user, 16),
         if s.tls { "yes" } else { "no" },
@@ -122,16 +132,26 @@ fn transfer_line(t: &Transfer) -> String {
                 Opener::Client => "client→",
                 Opener::Server => "server→",
             };
-            format!("{by} {}", match d.opened_by {
-                Opener::Client => d.server,
-                Opener::Server => d.client,
-            })
+            format!(
+                "{by} {}",
+                match d.opened_by {
+                    Opener::Client => d.server,
+                    Opener::Server => d.client,
+                }
+            )
         }
         None => "no data connection".to_string(),
     };
-    let code = t.final_code.map(|c| c.to_string()).unwrap_or_else(|| "-".into());
+    let code = t
+        .final_code
+        .map(|c| c.to_string())
+        .unwrap_or_else(|| "-".into());
     let state = if t.complete { "complete" } else { "INCOMPLETE" };
-    let sha = t.sha256.as_deref().map(|h| &h[..12.min(h.len())]).unwrap_or("-");
+    let sha = t
+        .sha256
+        .as_deref()
+        .map(|h| &h[..12.min(h.len())])
+        .unwrap_or("-");
     format!(
         "      {arrow} {what:<34}  {mode:<7}  {data:<32}  {:>10}  {code:>3}  {state:<10}  {sha}\n",
         human_bytes(t.bytes)
@@ -150,7 +170,10 @@ fn truncate(s: &str, width: usize) -> String {
 
 pub fn unmatched_text(u: &UnmatchedData) -> String {
     let d = &u.conn;
-    let session = u.session.map(|s| format!(" (session {s})")).unwrap_or_default();
+    let session = u
+        .session
+        .map(|s| format!(" (session {s})"))
+        .unwrap_or_default();
     format!(
         "      ? data {} → {}{session}: {} from server, {} from client: {}\n",
         match d.opened_by {
@@ -178,10 +201,17 @@ pub fn summary_text(s: &Summary) -> String {
         s.unmatched_data
     );
     if s.undecodable_packets > 0 {
-        out.push_str(&format!("{} packet(s) could not be decoded\n", s.undecodable_packets));
+        out.push_str(&format!(
+            "{} packet(s) could not be decoded\n",
+            s.undecodable_packets
+        ));
     }
     if !s.anomalies.is_empty() {
-        let list: Vec<String> = s.anomalies.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        let list: Vec<String> = s
+            .anomalies
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
         out.push_str(&format!("anomalies: {}\n", list.join(", ")));
     }
     for w in &s.warnings {
@@ -219,7 +249,13 @@ mod tests {
     #[test]
     fn civil_dates() {
         assert_eq!(date(Timestamp(0)), "1970-01-01");
-        assert_eq!(date(Timestamp::from_secs_nanos(1_795_550_470, 0)), "2026-11-24");
-        assert_eq!(clock(Timestamp::from_secs_nanos(3661, 5_000_000)), "01:01:01.005");
+        assert_eq!(
+            date(Timestamp::from_secs_nanos(1_795_550_470, 0)),
+            "2026-11-24"
+        );
+        assert_eq!(
+            clock(Timestamp::from_secs_nanos(3661, 5_000_000)),
+            "01:01:01.005"
+        );
     }
 }

@@ -75,11 +75,7 @@ pub struct ControlState {
 }
 
 impl ControlState {
-    pub fn new(
-        session: Session,
-        limits: SessionLimits,
-        show_passwords: bool,
-    ) -> ControlState {
+    pub fn new(session: Session, limits: SessionLimits, show_passwords: bool) -> ControlState {
         ControlState {
             session,
             limits,
@@ -108,7 +104,13 @@ impl ControlState {
         self.tls == Tls::Active
     }
 
-    pub fn anomaly(&mut self, ts: Timestamp, kind: &'static str, message: String, fx: &mut Vec<Effect>) {
+    pub fn anomaly(
+        &mut self,
+        ts: Timestamp,
+        kind: &'static str,
+        message: String,
+        fx: &mut Vec<Effect>,
+    ) {
         fx.push(Effect::Counted(kind));
         if self.session.anomalies.len() < self.limits.max_anomalies {
             self.session.anomalies.push(Anomaly { ts, kind, message });
@@ -128,7 +130,8 @@ impl ControlState {
             return;
         }
         let mut lines = Vec::new();
-        self.client_lines.feed(data, &mut |l| lines.push((l.bytes.to_vec(), l.overlong)));
+        self.client_lines
+            .feed(data, &mut |l| lines.push((l.bytes.to_vec(), l.overlong)));
         for (line, overlong) in lines {
             self.command_line(ts, &line, overlong, fx);
         }
@@ -140,13 +143,19 @@ impl ControlState {
             return;
         }
         let mut lines = Vec::new();
-        self.server_lines.feed(data, &mut |l| lines.push((l.bytes.to_vec(), l.overlong)));
+        self.server_lines
+            .feed(data, &mut |l| lines.push((l.bytes.to_vec(), l.overlong)));
         for (line, overlong) in lines {
             if self.tls == Tls::Active {
                 break;
             }
             if overlong {
-                self.anomaly(ts, "overlong-line", format!("server line longer than {} bytes", self.limits.max_line), fx);
+                self.anomaly(
+                    ts,
+                    "overlong-line",
+                    format!("server line longer than {} bytes", self.limits.max_line),
+                    fx,
+                );
             }
             if let Some(ev) = self.replies.push_line(&line) {
                 self.reply_event(ts, ev, fx);
@@ -160,7 +169,14 @@ impl ControlState {
             return;
         }
         let who = if from_client { "client" } else { "server" };
-        self.anomaly(ts, "control-gap", format!("{len} bytes the {who} sent on the control connection are missing from the capture"), fx);
+        self.anomaly(
+            ts,
+            "control-gap",
+            format!(
+                "{len} bytes the {who} sent on the control connection are missing from the capture"
+            ),
+            fx,
+        );
         if from_client {
             self.client_lines = LineSplitter::new(self.limits.max_line);
         } else {
@@ -173,12 +189,14 @@ impl ControlState {
     pub fn finish(&mut self, ts: Timestamp, fx: &mut Vec<Effect>) {
         if self.tls != Tls::Active {
             let mut lines = Vec::new();
-            self.client_lines.finish(&mut |l| lines.push((l.bytes.to_vec(), l.overlong)));
+            self.client_lines
+                .finish(&mut |l| lines.push((l.bytes.to_vec(), l.overlong)));
             for (line, overlong) in lines {
                 self.command_line(ts, &line, overlong, fx);
             }
             let mut lines = Vec::new();
-            self.server_lines.finish(&mut |l| lines.push(l.bytes.to_vec()));
+            self.server_lines
+                .finish(&mut |l| lines.push(l.bytes.to_vec()));
             for line in lines {
                 if let Some(ev) = self.replies.push_line(&line) {
                     self.reply_event(ts, ev, fx);
@@ -191,7 +209,15 @@ impl ControlState {
         self.control_done = true;
         if self.dropped_commands > 0 {
             let n = self.dropped_commands;
-            self.anomaly(ts, "commands-truncated", format!("{n} commands beyond the limit of {} were not recorded", self.limits.max_commands), fx);
+            self.anomaly(
+                ts,
+                "commands-truncated",
+                format!(
+                    "{n} commands beyond the limit of {} were not recorded",
+                    self.limits.max_commands
+                ),
+                fx,
+            );
         }
         if self.dropped_anomalies > 0 {
             let n = self.dropped_anomalies;
@@ -211,14 +237,24 @@ impl ControlState {
 
     fn command_line(&mut self, ts: Timestamp, line: &[u8], overlong: bool, fx: &mut Vec<Effect>) {
         if overlong {
-            self.anomaly(ts, "overlong-line", format!("client line longer than {} bytes", self.limits.max_line), fx);
+            self.anomaly(
+                ts,
+                "overlong-line",
+                format!("client line longer than {} bytes", self.limits.max_line),
+                fx,
+            );
         }
         if line.is_empty() {
             return;
         }
         let Some(cmd) = ftp::parse_command(line) else {
             let shown = String::from_utf8_lossy(&line[..line.len().min(80)]).into_owned();
-            self.anomaly(ts, "malformed-command", format!("client sent a line that is not an FTP command: {shown:?}"), fx);
+            self.anomaly(
+                ts,
+                "malformed-command",
+                format!("client sent a line that is not an FTP command: {shown:?}"),
+                fx,
+            );
             return;
         };
         if self.session.commands.len() >= self.limits.max_commands {
@@ -248,7 +284,12 @@ impl ControlState {
             "AUTH" => self.tls = Tls::Requested,
             "PROT" => self.prot_private = raw_arg.trim().eq_ignore_ascii_case("P"),
             "TYPE" => {
-                let t = raw_arg.trim().split(' ').next().unwrap_or("").to_ascii_uppercase();
+                let t = raw_arg
+                    .trim()
+                    .split(' ')
+                    .next()
+                    .unwrap_or("")
+                    .to_ascii_uppercase();
                 self.type_code = (!t.is_empty()).then_some(t);
             }
             "REST" => self.rest = raw_arg.trim().parse().ok(),
@@ -268,7 +309,12 @@ impl ControlState {
                     }
                     None => {
                         self.setup = Some((mode, None));
-                        self.anomaly(ts, "malformed-port", format!("cannot parse the endpoint in {verb} {raw_arg:?}"), fx);
+                        self.anomaly(
+                            ts,
+                            "malformed-port",
+                            format!("cannot parse the endpoint in {verb} {raw_arg:?}"),
+                            fx,
+                        );
                     }
                 }
             }
@@ -322,7 +368,11 @@ impl ControlState {
         // A passive client often connects before it sends the command.
         if let Some(conn) = self.unclaimed.pop_front() {
             self.bind(conn, ti);
-        } else if let Some(pos) = self.unclaimed_closed.iter().position(|(_, why)| why.is_none()) {
+        } else if let Some(pos) = self
+            .unclaimed_closed
+            .iter()
+            .position(|(_, why)| why.is_none())
+        {
             let (dc, _) = self.unclaimed_closed.remove(pos);
             self.attach(ti, dc);
         } else {
@@ -393,7 +443,12 @@ impl ControlState {
             ReplyEvent::Reply(r) => r,
             ReplyEvent::Malformed { line, reason } => {
                 let shown: String = line.chars().take(80).collect();
-                self.anomaly(ts, "malformed-reply", format!("server sent a reply line that is not valid ({reason}): {shown:?}"), fx);
+                self.anomaly(
+                    ts,
+                    "malformed-reply",
+                    format!("server sent a reply line that is not valid ({reason}): {shown:?}"),
+                    fx,
+                );
                 return;
             }
         };
@@ -406,7 +461,16 @@ impl ControlState {
             if self.session.banner.is_none() && self.session.commands.is_empty() {
                 self.session.banner = Some(r);
             } else {
-                self.anomaly(ts, "unexpected-reply", format!("reply {} {:?} answers no command", r.code, first_line(&r.text)), fx);
+                self.anomaly(
+                    ts,
+                    "unexpected-reply",
+                    format!(
+                        "reply {} {:?} answers no command",
+                        r.code,
+                        first_line(&r.text)
+                    ),
+                    fx,
+                );
             }
             return;
         };
@@ -425,7 +489,7 @@ impl ControlState {
             .rposition(|t| t.command_index == ci);
 
         match code {
-            227 | 229 | 228 => {
+            227..=229 => {
                 let (mode, parsed) = match code {
                     227 => (Mode::Passive, ftp::parse_227(&text)),
                     229 => (
@@ -444,7 +508,15 @@ impl ControlState {
                         self.setup = Some((mode, Some(addr)));
                         self.expect(ts, mode, addr, fx);
                     }
-                    None => self.anomaly(ts, "malformed-pasv", format!("cannot parse the endpoint in the {code} reply {:?}", first_line(&text)), fx),
+                    None => self.anomaly(
+                        ts,
+                        "malformed-pasv",
+                        format!(
+                            "cannot parse the endpoint in the {code} reply {:?}",
+                            first_line(&text)
+                        ),
+                        fx,
+                    ),
                 }
             }
             234 if verb == "AUTH" => self.start_tls(),
@@ -495,9 +567,15 @@ impl ControlState {
                     if matches!(t.final_code, Some(226 | 250)) {
                         problems.push(("no-data-connection", format!("{what}: the server reported success but no data connection was captured")));
                     } else if t.final_code == Some(425) {
-                        problems.push(("data-connection-failed", format!("{what}: the server could not open the data connection (425)")));
+                        problems.push((
+                            "data-connection-failed",
+                            format!("{what}: the server could not open the data connection (425)"),
+                        ));
                     } else if t.final_code.is_none() {
-                        problems.push(("no-data-connection", format!("{what}: no data connection and no reply was captured")));
+                        problems.push((
+                            "no-data-connection",
+                            format!("{what}: no data connection and no reply was captured"),
+                        ));
                     }
                     false
                 }
@@ -515,13 +593,26 @@ impl ControlState {
                         _ => true,
                     };
                     if !size_ok {
-                        problems.push(("size-mismatch", format!("{what}: {} bytes transferred but the 150 reply announced {}", t.bytes, t.announced_size.unwrap_or(0))));
+                        problems.push((
+                            "size-mismatch",
+                            format!(
+                                "{what}: {} bytes transferred but the 150 reply announced {}",
+                                t.bytes,
+                                t.announced_size.unwrap_or(0)
+                            ),
+                        ));
                     }
                     if dc.reset {
-                        problems.push(("data-connection-reset", format!("{what}: the data connection was reset")));
+                        problems.push((
+                            "data-connection-reset",
+                            format!("{what}: the data connection was reset"),
+                        ));
                     }
                     if t.final_code == Some(426) {
-                        problems.push(("transfer-aborted", format!("{what}: the transfer was aborted (426)")));
+                        problems.push((
+                            "transfer-aborted",
+                            format!("{what}: the transfer was aborted (426)"),
+                        ));
                     }
                     gaps == 0 && size_ok && matches!(t.final_code, Some(226 | 250))
                 }

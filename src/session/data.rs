@@ -59,7 +59,12 @@ impl DataFlow {
 
     /// Snapshot as the model's data connection; the caller knows (from the mode) whether
     /// the FTP client opened it.
-    pub fn finish(&self, info: &ConnInfo, client_is_initiator: bool, closed: bool) -> DataConnection {
+    pub fn finish(
+        &self,
+        info: &ConnInfo,
+        client_is_initiator: bool,
+        closed: bool,
+    ) -> DataConnection {
         let (c, s) = if client_is_initiator {
             (Side::Initiator, Side::Responder)
         } else {

@@ -42,7 +42,9 @@ impl Expectations {
         if list.len() >= PER_SESSION {
             let (port, created) = list.remove(0);
             let session = e.session;
-            Self::remove_from(&mut self.by_port, port, |x| x.session == session && x.created == created);
+            Self::remove_from(&mut self.by_port, port, |x| {
+                x.session == session && x.created == created
+            });
         }
         list.push((e.announced.port(), e.created));
         self.by_port.entry(e.announced.port()).or_default().push(e);

@@ -109,7 +109,16 @@ impl Probe {
             let known = ftp::parse_command(c).is_some_and(|cmd| {
                 matches!(
                     cmd.verb.as_str(),
-                    "USER" | "AUTH" | "FEAT" | "SYST" | "OPTS" | "HOST" | "CLNT" | "PASS" | "QUIT" | "NOOP"
+                    "USER"
+                        | "AUTH"
+                        | "FEAT"
+                        | "SYST"
+                        | "OPTS"
+                        | "HOST"
+                        | "CLNT"
+                        | "PASS"
+                        | "QUIT"
+                        | "NOOP"
                 )
             });
             if !known {
@@ -211,7 +220,11 @@ impl<'s> Correlator<'s> {
         let (i, r) = (info.initiator, info.responder);
         let ftp_port = |a: SocketAddr| self.config.ftp_ports.contains(&a.port());
         if ftp_port(r) || ftp_port(i) {
-            let client = if ftp_port(r) { Side::Initiator } else { Side::Responder };
+            let client = if ftp_port(r) {
+                Side::Initiator
+            } else {
+                Side::Responder
+            };
             let session = self.new_session(ts, info, client);
             return Role::Control { session, client };
         }
@@ -297,7 +310,9 @@ impl<'s> Correlator<'s> {
 
     fn data_closed(&mut self, info: &ConnInfo, role: &DataRole, closed: bool) {
         let dc = role.flow.finish(info, role.client_is_initiator, closed);
-        let owner = role.session.and_then(|id| self.sessions.get_mut(&id).map(|s| (id, s)));
+        let owner = role
+            .session
+            .and_then(|id| self.sessions.get_mut(&id).map(|s| (id, s)));
         match owner {
             Some((id, s)) if role.reason.is_empty() => {
                 s.data_closed(info.id, dc);
@@ -428,8 +443,26 @@ impl ConnectionHandler for Correlator<'_> {
                         };
                         // Replay what the probe saw. Its bytes are in stream order per direction;
                         // the greeting is first on the server side.
-                        self.control_event(probe.first_ts, info, session, Side::Initiator, TcpEvent::Data { from: Side::Responder, data: &probe.responder });
-                        self.control_event(ts, info, session, Side::Initiator, TcpEvent::Data { from: Side::Initiator, data: &probe.initiator });
+                        self.control_event(
+                            probe.first_ts,
+                            info,
+                            session,
+                            Side::Initiator,
+                            TcpEvent::Data {
+                                from: Side::Responder,
+                                data: &probe.responder,
+                            },
+                        );
+                        self.control_event(
+                            ts,
+                            info,
+                            session,
+                            Side::Initiator,
+                            TcpEvent::Data {
+                                from: Side::Initiator,
+                                data: &probe.initiator,
+                            },
+                        );
                         Interest::Bytes
                     }
                 }

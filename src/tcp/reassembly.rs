@@ -121,14 +121,14 @@ impl Reassembler {
         let mut seq = SeqNumber(seq);
         if syn {
             // Data (and the FIN) start one after the SYN's sequence number.
-            seq = seq.add(1);
+            seq = seq.wrapping_add(1);
             if self.base_seq.is_none() {
                 self.base_seq = Some(seq);
             }
         }
         let base = *self.base_seq.get_or_insert(seq);
         // Offsets are 64-bit; the expected sequence number is the base plus the offset, wrapped.
-        let next_seq = base.add(self.next_offset as u32);
+        let next_seq = base.wrapping_add(self.next_offset as u32);
         let len = payload.len() as u64 + u64::from(missing);
         if payload.is_empty() && missing == 0 && !fin {
             return 0;
@@ -348,7 +348,16 @@ mod tests {
     fn in_order_after_syn() {
         let mut r = Reassembler::new();
         let mut o = Out::default();
-        feed_full(&mut r, &mut o, 100, true, false, b"", 0, DirLimits::default());
+        feed_full(
+            &mut r,
+            &mut o,
+            100,
+            true,
+            false,
+            b"",
+            0,
+            DirLimits::default(),
+        );
         feed(&mut r, &mut o, 101, b"hello ");
         feed(&mut r, &mut o, 107, b"world");
         assert_eq!(o.data, b"hello world");
@@ -360,7 +369,16 @@ mod tests {
         let mut r = Reassembler::new();
         let mut o = Out::default();
         let isn = u32::MAX - 3;
-        feed_full(&mut r, &mut o, isn, true, false, b"", 0, DirLimits::default());
+        feed_full(
+            &mut r,
+            &mut o,
+            isn,
+            true,
+            false,
+            b"",
+            0,
+            DirLimits::default(),
+        );
         // "abcdefgh" starting at isn+1; the 32-bit sequence wraps inside it.
         let s = isn.wrapping_add(1);
         feed(&mut r, &mut o, s.wrapping_add(4), b"efgh");
@@ -426,9 +444,27 @@ mod tests {
     fn snapped_payload_is_a_gap_and_fin_ends() {
         let mut r = Reassembler::new();
         let mut o = Out::default();
-        feed_full(&mut r, &mut o, 0, false, false, b"abc", 5, DirLimits::default());
+        feed_full(
+            &mut r,
+            &mut o,
+            0,
+            false,
+            false,
+            b"abc",
+            5,
+            DirLimits::default(),
+        );
         assert_eq!(o.gaps, vec![5]);
-        feed_full(&mut r, &mut o, 8, false, true, b"xy", 0, DirLimits::default());
+        feed_full(
+            &mut r,
+            &mut o,
+            8,
+            false,
+            true,
+            b"xy",
+            0,
+            DirLimits::default(),
+        );
         assert_eq!(o.data, b"abc?????xy");
         assert!(r.is_finished());
     }
@@ -438,7 +474,16 @@ mod tests {
         let mut r = Reassembler::new();
         let mut o = Out::default();
         feed(&mut r, &mut o, 0, b"ab");
-        feed_full(&mut r, &mut o, 6, false, true, b"gh", 0, DirLimits::default());
+        feed_full(
+            &mut r,
+            &mut o,
+            6,
+            false,
+            true,
+            b"gh",
+            0,
+            DirLimits::default(),
+        );
         assert!(!r.is_finished());
         r.flush(&mut |c| {
             if let Chunk::Gap(n) = c {

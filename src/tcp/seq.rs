@@ -12,7 +12,7 @@ impl SeqNumber {
     pub fn diff(self, other: SeqNumber) -> i32 {
         self.0.wrapping_sub(other.0) as i32
     }
-    pub fn add(self, n: u32) -> SeqNumber {
+    pub fn wrapping_add(self, n: u32) -> SeqNumber {
         SeqNumber(self.0.wrapping_add(n))
     }
     pub fn lt(self, other: SeqNumber) -> bool {
@@ -36,7 +36,7 @@ mod tests {
     #[test]
     fn compares_across_wrap() {
         let a = SeqNumber(u32::MAX - 10);
-        let b = a.add(20);
+        let b = a.wrapping_add(20);
         assert_eq!(b.0, 9);
         assert!(a.lt(b));
         assert!(!b.lt(a));

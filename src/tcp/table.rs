@@ -99,13 +99,28 @@ pub enum TcpEvent<'a> {
     /// The first packet of a new connection (before its Segment event).
     Opened,
     /// Every captured segment, with its headers, for diagrams and anomaly checks.
-    Segment { from: Side, seg: &'a TcpSegment<'a> },
-    Data { from: Side, data: &'a [u8] },
-    Gap { from: Side, len: u64 },
+    Segment {
+        from: Side,
+        seg: &'a TcpSegment<'a>,
+    },
+    Data {
+        from: Side,
+        data: &'a [u8],
+    },
+    Gap {
+        from: Side,
+        len: u64,
+    },
     /// The direction's FIN was reached in sequence.
-    Fin { from: Side },
-    Reset { from: Side },
-    Closed { reason: CloseReason },
+    Fin {
+        from: Side,
+    },
+    Reset {
+        from: Side,
+    },
+    Closed {
+        reason: CloseReason,
+    },
 }
 
 /// Whether the handler still wants a connection's bytes.
@@ -202,10 +217,9 @@ impl<S: Default> TcpTable<S> {
 
         if let Some(conn) = self.conns.get(&key) {
             // A fresh SYN on a finished (or different-ISN) connection starts a new one.
-            let reused = syn_only
-                && conn.info.initiator == seg.src
-                && (conn.closed || conn.isn[0].is_some_and(|isn| isn != seg.seq))
-                || syn_only && conn.info.initiator != seg.src && conn.closed;
+            let new_isn =
+                conn.info.initiator == seg.src && conn.isn[0].is_some_and(|isn| isn != seg.seq);
+            let reused = syn_only && (conn.closed || new_isn);
             if reused {
                 let conn = self.conns.remove(&key).expect("present");
                 self.close(conn, ts, CloseReason::Reused, handler);
@@ -365,7 +379,12 @@ impl<S: Default> TcpTable<S> {
             }
             conn.info.stats[side.index()] = dir.stats;
             if !was_finished && dir.is_finished() {
-                handler.event(ts, &conn.info, &mut conn.state, TcpEvent::Fin { from: side });
+                handler.event(
+                    ts,
+                    &conn.info,
+                    &mut conn.state,
+                    TcpEvent::Fin { from: side },
+                );
             }
         }
         conn.closed = true;
@@ -403,7 +422,11 @@ impl<S: Default> TcpTable<S> {
             .iter()
             .filter(|(_, c)| {
                 let quiet = now.since(c.info.last_ts);
-                if c.closed { quiet >= linger } else { quiet >= idle }
+                if c.closed {
+                    quiet >= linger
+                } else {
+                    quiet >= idle
+                }
             })
             .map(|(k, _)| *k)
             .collect();
@@ -457,7 +480,11 @@ fn worst(a: Interest, b: Interest) -> Interest {
 fn orient(seg: &TcpSegment<'_>) -> (SocketAddr, SocketAddr) {
     let (src, dst) = (seg.src, seg.dst);
     if seg.flags.syn() {
-        return if seg.flags.ack() { (dst, src) } else { (src, dst) };
+        return if seg.flags.ack() {
+            (dst, src)
+        } else {
+            (src, dst)
+        };
     }
     // Mid-connection: the well-known port is most likely the listening end.
     let (sp, dp) = (src.port(), dst.port());

@@ -51,12 +51,26 @@ impl Net {
 
     /// Writes one raw TCP segment.
     #[allow(clippy::too_many_arguments)]
-    pub fn segment(&mut self, src: SocketAddr, dst: SocketAddr, seq: u32, ack: u32, flags: u8, payload: &[u8]) {
+    pub fn segment(
+        &mut self,
+        src: SocketAddr,
+        dst: SocketAddr,
+        seq: u32,
+        ack: u32,
+        flags: u8,
+        payload: &[u8],
+    ) {
         let builder = match (src.ip(), dst.ip()) {
-            (IpAddr::V4(s), IpAddr::V4(d)) => PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
-                .ipv4(s.octets(), d.octets(), 64),
-            (IpAddr::V6(s), IpAddr::V6(d)) => PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
-                .ipv6(s.octets(), d.octets(), 64),
+            (IpAddr::V4(s), IpAddr::V4(d)) => PacketBuilder::ethernet2(
+                [2, 0, 0, 0, 0, 1],
+                [2, 0, 0, 0, 0, 2],
+            )
+            .ipv4(s.octets(), d.octets(), 64),
+            (IpAddr::V6(s), IpAddr::V6(d)) => PacketBuilder::ethernet2(
+                [2, 0, 0, 0, 0, 1],
+                [2, 0, 0, 0, 0, 2],
+            )
+            .ipv6(s.octets(), d.octets(), 64),
             _ => panic!("mixed address families"),
         };
         let mut b = builder.tcp(src.port(), dst.port(), seq, 64240);
@@ -83,7 +97,10 @@ impl Net {
 
     /// Three-way handshake.
     pub fn connect(&mut self, client: SocketAddr, server: SocketAddr) -> Conn {
-        let (cseq, sseq) = (1000 + u32::from(client.port()), 5000 + u32::from(server.port()));
+        let (cseq, sseq) = (
+            1000 + u32::from(client.port()),
+            5000 + u32::from(server.port()),
+        );
         self.segment(client, server, cseq, 0, SYN, b"");
         self.segment(server, client, sseq, cseq + 1, SYN | ACK, b"");
         self.segment(client, server, cseq + 1, sseq + 1, ACK, b"");
