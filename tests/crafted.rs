@@ -382,3 +382,57 @@ fn truncated_last_packet_is_a_warning_and_the_rest_is_reported() {
     assert_eq!(first["type"], "session");
     assert_eq!(first["user"], "alice");
 }
+
+#[test]
+fn stdin_gzip_and_file_inputs_agree() {
+    use std::io::Write;
+    let file = bytes(7, 9000);
+    let mut f = Ftp::login("10.0.0.2:40000", "10.0.0.1:21");
+    f.cmd("PASV");
+    f.reply("227 Entering Passive Mode (10,0,0,1,117,53).");
+    let mut d = f.net.connect(sa("10.0.0.2:40006"), sa("10.0.0.1:30005"));
+    f.cmd("RETR s.bin");
+    f.reply("150 ok");
+    f.net.server_streams(&mut d, &file, 1448);
+    f.net.close_by_server(&mut d);
+    f.reply("226 ok");
+    let net = f.quit();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.pcap");
+    net.write(&path);
+    let raw = std::fs::read(&path).unwrap();
+    let gz_path = dir.path().join("s.pcap.gz");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&raw).unwrap();
+    std::fs::write(&gz_path, gz.finish().unwrap()).unwrap();
+
+    let from_file = json_records(&[path.to_str().unwrap()]);
+    let from_gz = json_records(&[gz_path.to_str().unwrap()]);
+    let mut child = std::process::Command::new(bin())
+        .args(["sessions", "--json", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&raw).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let from_stdin: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let strip = |recs: &[Value]| -> Vec<Value> {
+        recs.iter()
+            .map(|r| {
+                let mut r = r.clone();
+                r.as_object_mut().unwrap().remove("file");
+                r
+            })
+            .collect()
+    };
+    assert_eq!(from_file[0]["transfers"][0]["sha256"], sha256_hex(&file));
+    assert_eq!(strip(&from_file), strip(&from_gz));
+    assert_eq!(strip(&from_file), strip(&from_stdin));
+    assert_eq!(from_stdin[0]["file"], "-");
+}

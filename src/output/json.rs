@@ -272,8 +272,9 @@ impl<W: Write> JsonLines<W> {
     }
 
     fn line(&mut self, text: String) {
+        // Flushed per record: a live pipeline (stdin from tcpdump) sees each session as it ends.
         if self.error.is_none()
-            && let Err(e) = writeln!(self.out, "{text}")
+            && let Err(e) = writeln!(self.out, "{text}").and_then(|()| self.out.flush())
         {
             self.error = Some(e);
         }

@@ -28,7 +28,10 @@ impl<W: Write> TextTable<W> {
 
     fn write(&mut self, text: String) {
         if self.error.is_none()
-            && let Err(e) = self.out.write_all(text.as_bytes())
+            && let Err(e) = self
+                .out
+                .write_all(text.as_bytes())
+                .and_then(|()| self.out.flush())
         {
             self.error = Some(e);
         }

@@ -494,3 +494,131 @@ fn orient(seg: &TcpSegment<'_>) -> (SocketAddr, SocketAddr) {
         (src, dst)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::TcpFlags;
+
+    /// Records events as text.
+    #[derive(Default)]
+    struct Log(Vec<String>);
+
+    impl ConnectionHandler for Log {
+        type State = ();
+        fn event(&mut self, _: Timestamp, c: &ConnInfo, _: &mut (), e: TcpEvent<'_>) -> Interest {
+            let id = c.id.0;
+            match e {
+                TcpEvent::Segment { .. } => {}
+                TcpEvent::Data { from, data } => self.0.push(format!(
+                    "{id} data {from:?} {}",
+                    String::from_utf8_lossy(data)
+                )),
+                other => self.0.push(format!("{id} {other:?}")),
+            }
+            Interest::Bytes
+        }
+    }
+
+    fn seg(src: &str, dst: &str, seq: u32, flags: u8, payload: &[u8]) -> TcpSegment<'static> {
+        TcpSegment {
+            src: src.parse().unwrap(),
+            dst: dst.parse().unwrap(),
+            seq,
+            ack: 0,
+            flags: TcpFlags(flags),
+            window: 0,
+            payload: payload.to_vec().leak(),
+            missing: 0,
+        }
+    }
+
+    const C: &str = "10.0.0.2:4000";
+    const S: &str = "10.0.0.1:21";
+    const SYN: u8 = TcpFlags::SYN;
+    const ACK: u8 = TcpFlags::ACK;
+    const FIN: u8 = TcpFlags::FIN | TcpFlags::ACK;
+
+    fn run(t: &mut TcpTable<()>, log: &mut Log, at: i64, s: TcpSegment<'static>) {
+        t.process(Timestamp(at), &s, log);
+    }
+
+    #[test]
+    fn lifecycle_fin_close_and_reuse_after_close() {
+        let mut t = TcpTable::new(TcpConfig::default());
+        let mut log = Log::default();
+        run(&mut t, &mut log, 0, seg(C, S, 100, SYN, b""));
+        run(&mut t, &mut log, 1, seg(S, C, 500, SYN | ACK, b""));
+        run(&mut t, &mut log, 2, seg(S, C, 501, ACK, b"220 hi\r\n"));
+        run(&mut t, &mut log, 3, seg(C, S, 101, FIN, b""));
+        run(&mut t, &mut log, 4, seg(S, C, 509, FIN, b""));
+        run(&mut t, &mut log, 5, seg(C, S, 102, ACK, b"")); // late ACK: no new connection
+        run(&mut t, &mut log, 6, seg(C, S, 9000, SYN, b"")); // same 4-tuple, new connection
+        assert_eq!(
+            log.0,
+            [
+                "1 Opened",
+                "1 data Responder 220 hi\r\n",
+                "1 Fin { from: Initiator }",
+                "1 Fin { from: Responder }",
+                "1 Closed { reason: Fin }",
+                "2 Opened",
+            ]
+        );
+        assert_eq!(t.stats.connections, 2);
+    }
+
+    #[test]
+    fn reset_flushes_and_closes() {
+        let mut t = TcpTable::new(TcpConfig::default());
+        let mut log = Log::default();
+        run(&mut t, &mut log, 0, seg(C, S, 100, ACK, b"ab"));
+        run(&mut t, &mut log, 1, seg(C, S, 104, ACK, b"ef")); // hole of 2
+        run(&mut t, &mut log, 2, seg(S, C, 7, TcpFlags::RST, b""));
+        assert_eq!(
+            log.0,
+            [
+                "1 Opened",
+                "1 data Initiator ab",
+                "1 Reset { from: Responder }",
+                "1 Gap { from: Initiator, len: 2 }",
+                "1 data Initiator ef",
+                "1 Closed { reason: Reset }",
+            ]
+        );
+        assert_eq!(t.buffered_bytes(), 0);
+    }
+
+    #[test]
+    fn idle_connections_expire_by_capture_time_and_limit_is_enforced() {
+        let config = TcpConfig {
+            idle_timeout_ns: 10_000_000_000,
+            max_connections: 2,
+            ..TcpConfig::default()
+        };
+        let mut t = TcpTable::new(config);
+        let mut log = Log::default();
+        run(&mut t, &mut log, 0, seg("10.0.0.2:1", S, 1, SYN, b""));
+        run(&mut t, &mut log, 1, seg("10.0.0.2:2", S, 1, SYN, b""));
+        run(&mut t, &mut log, 2, seg("10.0.0.2:3", S, 1, SYN, b""));
+        assert_eq!(t.len(), 2);
+        assert_eq!(t.stats.evicted, 1);
+        assert!(log.0.contains(&"1 Closed { reason: Evicted }".to_string()));
+        run(
+            &mut t,
+            &mut log,
+            20_000_000_000,
+            seg("10.0.0.2:4", S, 1, SYN, b""),
+        );
+        assert_eq!(t.stats.expired, 2);
+        assert_eq!(t.len(), 1);
+    }
+
+    #[test]
+    fn mid_stream_start_orients_by_well_known_port() {
+        let mut t: TcpTable<()> = TcpTable::new(TcpConfig::default());
+        let mut log = Log::default();
+        run(&mut t, &mut log, 0, seg(S, C, 77, ACK, b"226 ok\r\n"));
+        assert_eq!(log.0[1], "1 data Responder 226 ok\r\n");
+    }
+}
