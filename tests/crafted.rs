@@ -436,3 +436,182 @@ fn stdin_gzip_and_file_inputs_agree() {
     assert_eq!(strip(&from_file), strip(&from_stdin));
     assert_eq!(from_stdin[0]["file"], "-");
 }
+
+#[test]
+fn rest_resume_and_abor_with_telnet_synch() {
+    let file = bytes(8, 6000);
+    let mut f = Ftp::login("10.0.0.2:40000", "10.0.0.1:21");
+    f.cmd("TYPE I");
+    f.reply("200 Switching to Binary mode.");
+    f.cmd("PASV");
+    f.reply("227 Entering Passive Mode (10,0,0,1,117,54).");
+    f.cmd("REST 1000");
+    f.reply("350 Restart position accepted (1000).");
+    let mut d = f.net.connect(sa("10.0.0.2:40007"), sa("10.0.0.1:30006"));
+    f.cmd("RETR part.bin");
+    f.reply("150 Opening BINARY mode data connection for part.bin (6000 bytes).");
+    f.net.server_streams(&mut d, &file[1000..], 1448);
+    f.net.close_by_server(&mut d);
+    f.reply("226 Transfer complete.");
+    // An aborted download: IAC IP, IAC DM (Synch), then ABOR; 426 for RETR, 226 for ABOR.
+    f.cmd("PASV");
+    f.reply("227 Entering Passive Mode (10,0,0,1,117,55).");
+    let mut d = f.net.connect(sa("10.0.0.2:40008"), sa("10.0.0.1:30007"));
+    f.cmd("RETR big.bin");
+    f.reply("150 Opening BINARY mode data connection for big.bin (6000 bytes).");
+    f.net.server_streams(&mut d, &file[..2896], 1448);
+    f.net.client_sends(&mut f.ctl, b"\xff\xf4\xff\xf2ABOR\r\n");
+    f.net.segment(d.server, d.client, d.sseq, d.cseq, RST, b"");
+    f.reply("426 Failure writing network stream.");
+    f.reply("226 ABOR successful.");
+    let recs = analyse(&f.quit());
+    let s = sessions(&recs)[0];
+    let t = &s["transfers"];
+    assert_eq!(t[0]["rest"], 1000);
+    assert_eq!(t[0]["bytes"], 5000);
+    assert_eq!(t[0]["sha256"], sha256_hex(&file[1000..]));
+    assert_eq!(t[0]["complete"], true, "{}", t[0]);
+    assert_eq!(t[1]["rest"], Value::Null);
+    assert_eq!(t[1]["bytes"], 2896);
+    assert_eq!(t[1]["final_code"], 426);
+    assert_eq!(t[1]["complete"], false);
+    let cmds = s["commands"].as_array().unwrap();
+    let abor = cmds
+        .iter()
+        .find(|c| c["command"] == "ABOR")
+        .expect("ABOR parsed through IAC");
+    assert_eq!(abor["replies"][0]["code"], 226);
+    let kinds = anomaly_kinds(s);
+    assert!(kinds.contains(&"transfer-aborted".to_string()), "{kinds:?}");
+}
+
+#[test]
+fn lprt_and_lpsv() {
+    let file = bytes(9, 700);
+    let mut f = Ftp::login("10.0.0.2:40000", "10.0.0.1:21");
+    f.cmd("LPSV");
+    f.reply("228 Entering Long Passive Mode (4,4,10,0,0,1,2,117,56)");
+    let mut d = f.net.connect(sa("10.0.0.2:40009"), sa("10.0.0.1:30008"));
+    f.cmd("RETR l.bin");
+    f.reply("150 ok");
+    f.net.server_sends(&mut d, &file);
+    f.net.close_by_server(&mut d);
+    f.reply("226 ok");
+    f.cmd("LPRT 4,4,10,0,0,2,2,156,100");
+    f.reply("200 LPRT ok");
+    f.cmd("STOR u.bin");
+    f.reply("150 ok");
+    let mut d = f.net.connect(sa("10.0.0.1:20"), sa("10.0.0.2:40036"));
+    f.net.server_sends(&mut d, &file);
+    f.net.close_by_server(&mut d);
+    f.reply("226 ok");
+    let recs = analyse(&f.quit());
+    let s = sessions(&recs)[0];
+    let t = &s["transfers"];
+    assert_eq!(t[0]["mode"], "lpsv");
+    assert_eq!(t[0]["sha256"], sha256_hex(&file));
+    assert_eq!(t[1]["mode"], "lprt");
+    assert_eq!(t[1]["data"]["opened_by"], "server");
+    assert_eq!(t[1]["sha256"], sha256_hex(&file));
+}
+
+#[test]
+fn concurrent_sessions_with_interleaved_data_connections() {
+    // Two sessions to the same server whose passive data connections overlap in time.
+    let a = bytes(10, 3000);
+    let b = bytes(11, 4000);
+    let mut net = Net::default();
+    let mut c1 = net.connect(sa("10.0.0.2:41000"), sa("10.0.0.1:21"));
+    let mut c2 = net.connect(sa("10.0.0.3:42000"), sa("10.0.0.1:21"));
+    for c in [&mut c1, &mut c2] {
+        net.server_sends(c, b"220 hi\r\n");
+        net.client_sends(c, b"USER anonymous\r\n");
+        net.server_sends(c, b"230 ok\r\n");
+        net.client_sends(c, b"PASV\r\n");
+    }
+    net.server_sends(&mut c1, b"227 Entering Passive Mode (10,0,0,1,117,60).\r\n");
+    net.server_sends(&mut c2, b"227 Entering Passive Mode (10,0,0,1,117,61).\r\n");
+    let mut d2 = net.connect(sa("10.0.0.3:42001"), sa("10.0.0.1:30013"));
+    let mut d1 = net.connect(sa("10.0.0.2:41001"), sa("10.0.0.1:30012"));
+    net.client_sends(&mut c2, b"RETR b\r\n");
+    net.client_sends(&mut c1, b"RETR a\r\n");
+    net.server_sends(&mut c1, b"150 ok\r\n");
+    net.server_sends(&mut c2, b"150 ok\r\n");
+    for i in 0..4 {
+        if i < 3 {
+            net.server_sends(&mut d1, &a[i * 1000..(i + 1) * 1000]);
+        }
+        net.server_sends(&mut d2, &b[i * 1000..(i + 1) * 1000]);
+    }
+    net.close_by_server(&mut d1);
+    net.close_by_server(&mut d2);
+    net.server_sends(&mut c1, b"226 ok\r\n");
+    net.server_sends(&mut c2, b"226 ok\r\n");
+    net.close_by_client(&mut c1);
+    net.close_by_client(&mut c2);
+    let recs = analyse(&net);
+    let s = sessions(&recs);
+    assert_eq!(s.len(), 2);
+    for s in s {
+        let t = &s["transfers"][0];
+        let want = if t["arg"] == "a" { &a } else { &b };
+        assert_eq!(t["sha256"], sha256_hex(want), "{}", s["id"]);
+        assert_eq!(t["data"]["client"]["ip"], s["client"]["ip"]);
+    }
+}
+
+#[test]
+fn corrupted_captures_never_crash_the_binary() {
+    // Every kind of damage to a real conversation: flipped bytes, cut files, shuffled packets.
+    let mut f = Ftp::login("10.0.0.2:40000", "10.0.0.1:21");
+    f.cmd("PASV");
+    f.reply("227 Entering Passive Mode (10,0,0,1,117,57).");
+    let mut d = f.net.connect(sa("10.0.0.2:40010"), sa("10.0.0.1:30009"));
+    f.cmd("RETR x");
+    f.reply("150 ok");
+    f.net.server_streams(&mut d, &bytes(12, 5000), 700);
+    f.net.close_by_server(&mut d);
+    f.reply("226 ok");
+    let net = f.quit();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("base.pcap");
+    net.write(&path);
+    let base = std::fs::read(&path).unwrap();
+    let noise = bytes(13, 4096);
+    let mut ok = 0;
+    for round in 0..40usize {
+        let mut data = base.clone();
+        match round % 4 {
+            0 => {
+                for k in 0..8 {
+                    let i =
+                        24 + (noise[round * 8 + k] as usize * 97 + round * 131) % (data.len() - 24);
+                    data[i] ^= noise[(round * 8 + k + 1) % noise.len()] | 1;
+                }
+            }
+            1 => data.truncate(24 + (round * 977) % (data.len() - 24)),
+            2 => {
+                // Garbage appended where the next record header would be.
+                data.extend_from_slice(&noise[..round * 37 % 300]);
+            }
+            _ => {
+                let i = 24 + (round * 613) % (data.len() - 64);
+                data[i..i + 40].copy_from_slice(&noise[round..round + 40]);
+            }
+        }
+        let p = dir.path().join(format!("m{round}.pcap"));
+        std::fs::write(&p, &data).unwrap();
+        let (code, out, err) = run(&["sessions", "--json", p.to_str().unwrap()]);
+        assert!(code == 0 || code == 2, "round {round}: exit {code}: {err}");
+        assert!(!err.contains("panicked"), "round {round}: {err}");
+        if code == 0 {
+            ok += 1;
+            for l in out.lines() {
+                serde_json::from_str::<Value>(l).unwrap();
+            }
+        } else {
+            assert_eq!(err.lines().count(), 1, "round {round}: {err}");
+        }
+    }
+    assert!(ok > 0);
+}
