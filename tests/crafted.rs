@@ -615,3 +615,31 @@ fn corrupted_captures_never_crash_the_binary() {
     }
     assert!(ok > 0);
 }
+
+#[test]
+fn snap_length_cuts_are_gaps_not_errors() {
+    let file = bytes(14, 4000);
+    let mut f = Ftp::login("10.0.0.2:40000", "10.0.0.1:21");
+    f.cmd("EPSV");
+    f.reply("229 Entering Extended Passive Mode (|||30010|)");
+    let mut d = f.net.connect(sa("10.0.0.2:40011"), sa("10.0.0.1:30010"));
+    f.cmd("RETR cut.bin");
+    f.reply("150 Opening BINARY mode data connection for cut.bin (4000 bytes).");
+    f.net.server_streams(&mut d, &file, 1000);
+    f.net.close_by_server(&mut d);
+    f.reply("226 ok");
+    let net = f.quit();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("snap.pcap");
+    // 14 Ethernet + 20 IP + 20 TCP + 146 payload bytes kept of each data segment.
+    net.write_snapped(&path, 200);
+    let recs = json_records(&[path.to_str().unwrap()]);
+    let s = sessions(&recs)[0];
+    // Control lines are short enough to survive the cut.
+    assert_eq!(s["user"], "alice");
+    let t = &s["transfers"][0];
+    assert_eq!(t["bytes"], 4 * 146);
+    assert_eq!(t["complete"], false);
+    let gap = s["anomalies"].as_array().unwrap().iter().find(|a| a["kind"] == "data-gap").unwrap();
+    assert!(gap["message"].as_str().unwrap().contains(&(4000 - 4 * 146).to_string()), "{gap}");
+}

@@ -149,10 +149,16 @@ impl Net {
     }
 
     pub fn write(&self, path: &Path) {
+        self.write_snapped(path, 65535);
+    }
+
+    /// Writes the capture as tcpdump -s SNAPLEN would: frames cut, their wire length kept.
+    pub fn write_snapped(&self, path: &Path, snaplen: usize) {
         let f = std::fs::File::create(path).unwrap();
-        let mut w = PcapWriter::new(std::io::BufWriter::new(f), 1, 65535).unwrap();
+        let mut w = PcapWriter::new(std::io::BufWriter::new(f), 1, snaplen as u32).unwrap();
         for (ts, data) in &self.packets {
-            w.write_packet(*ts, data, data.len() as u32).unwrap();
+            w.write_packet(*ts, &data[..data.len().min(snaplen)], data.len() as u32)
+                .unwrap();
         }
         w.flush().unwrap();
     }
