@@ -640,6 +640,17 @@ fn snap_length_cuts_are_gaps_not_errors() {
     let t = &s["transfers"][0];
     assert_eq!(t["bytes"], 4 * 146);
     assert_eq!(t["complete"], false);
-    let gap = s["anomalies"].as_array().unwrap().iter().find(|a| a["kind"] == "data-gap").unwrap();
-    assert!(gap["message"].as_str().unwrap().contains(&(4000 - 4 * 146).to_string()), "{gap}");
+    let gap = s["anomalies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["kind"] == "data-gap")
+        .unwrap();
+    assert!(
+        gap["message"]
+            .as_str()
+            .unwrap()
+            .contains(&(4000 - 4 * 146).to_string()),
+        "{gap}"
+    );
 }

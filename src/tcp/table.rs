@@ -215,45 +215,47 @@ impl<S: Default> TcpTable<S> {
         let key = FlowKey::new(seg.src, seg.dst);
         let syn_only = seg.flags.syn() && !seg.flags.ack();
 
-        if let Some(conn) = self.conns.get(&key) {
-            // A fresh SYN on a finished (or different-ISN) connection starts a new one.
+        // Only a SYN can start a new connection on a known 4-tuple; the check is off the hot path.
+        if syn_only && let Some(conn) = self.conns.get(&key) {
             let new_isn =
                 conn.info.initiator == seg.src && conn.isn[0].is_some_and(|isn| isn != seg.seq);
-            let reused = syn_only && (conn.closed || new_isn);
-            if reused {
+            if conn.closed || new_isn {
                 let conn = self.conns.remove(&key).expect("present");
                 self.close(conn, ts, CloseReason::Reused, handler);
             }
         }
-        if !self.conns.contains_key(&key) {
-            if self.conns.len() >= self.config.max_connections {
-                self.evict_oldest(ts, handler);
-            }
-            let (initiator, responder) = orient(seg);
-            let id = ConnId(self.next_id);
-            self.next_id += 1;
-            self.stats.connections += 1;
-            let mut conn = Connection {
-                info: ConnInfo {
-                    id,
-                    initiator,
-                    responder,
-                    syn_seen: syn_only,
-                    first_ts: ts,
-                    last_ts: ts,
-                    packets: 0,
-                    stats: Default::default(),
-                },
-                dirs: Default::default(),
-                isn: [None, None],
-                interest: Interest::Bytes,
-                closed: false,
-                state: S::default(),
-            };
-            conn.interest = handler.event(ts, &conn.info, &mut conn.state, TcpEvent::Opened);
-            self.conns.insert(key, conn);
+        if self.conns.len() >= self.config.max_connections && !self.conns.contains_key(&key) {
+            self.evict_oldest(ts, handler);
         }
-        let conn = self.conns.get_mut(&key).expect("inserted above");
+        // One hash lookup per packet in the common case.
+        let conn = match self.conns.entry(key) {
+            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                let (initiator, responder) = orient(seg);
+                let id = ConnId(self.next_id);
+                self.next_id += 1;
+                self.stats.connections += 1;
+                let mut conn = Connection {
+                    info: ConnInfo {
+                        id,
+                        initiator,
+                        responder,
+                        syn_seen: syn_only,
+                        first_ts: ts,
+                        last_ts: ts,
+                        packets: 0,
+                        stats: Default::default(),
+                    },
+                    dirs: Default::default(),
+                    isn: [None, None],
+                    interest: Interest::Bytes,
+                    closed: false,
+                    state: S::default(),
+                };
+                conn.interest = handler.event(ts, &conn.info, &mut conn.state, TcpEvent::Opened);
+                v.insert(conn)
+            }
+        };
         let from = if seg.src == conn.info.initiator {
             Side::Initiator
         } else {
@@ -339,7 +341,6 @@ impl<S: Default> TcpTable<S> {
         }
         let both_done = conn.dirs.iter().all(|d| d.is_finished());
         if reset || both_done {
-            let conn = self.conns.get_mut(&key).expect("present");
             let reason = if reset {
                 CloseReason::Reset
             } else {
