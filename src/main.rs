@@ -45,6 +45,15 @@ struct InputArgs {
     /// Show passwords instead of masking them.
     #[arg(long)]
     show_passwords: bool,
+    /// Out-of-order bytes buffered per TCP direction before a hole is declared lost (MiB).
+    #[arg(long, value_name = "MIB", default_value_t = 4)]
+    reorder_buffer: usize,
+    /// Out-of-order bytes buffered across all connections (MiB).
+    #[arg(long, value_name = "MIB", default_value_t = 256)]
+    reorder_budget: usize,
+    /// Close a connection silent for this long, in capture time (seconds).
+    #[arg(long, value_name = "SECS", default_value_t = 600)]
+    idle_timeout: u32,
 }
 
 impl InputArgs {
@@ -52,6 +61,9 @@ impl InputArgs {
         let mut config = AnalyzerConfig::default();
         config.correlator.ftp_ports.extend(&self.ftp_ports);
         config.correlator.show_passwords = self.show_passwords;
+        config.tcp.dir.max_bytes = self.reorder_buffer.saturating_mul(1 << 20);
+        config.tcp.max_buffered_total = self.reorder_budget.saturating_mul(1 << 20);
+        config.tcp.idle_timeout_ns = i64::from(self.idle_timeout) * 1_000_000_000;
         config
     }
 }
