@@ -88,9 +88,11 @@ impl<'s> Analyzer<'s> {
         summary.bytes += u64::from(pkt.orig_len);
         // Capture time must not run backwards for expiry; out-of-order timestamps happen.
         self.last_ts = self.last_ts.max(pkt.ts);
+        self.correlator.frame += 1;
         match decode::decode(pkt.link_type, pkt.data) {
             Ok(Decoded::Tcp(seg)) => self.table.process(pkt.ts, &seg, &mut self.correlator),
-            Ok(_) => {}
+            Ok(Decoded::Udp(udp)) => self.correlator.udp(pkt.ts, &udp),
+            Ok(Decoded::Other) => {}
             Err(_) => summary.undecodable_packets += 1,
         }
     }

@@ -7,6 +7,7 @@
 pub mod analyzer;
 pub mod capture;
 pub mod decode;
+pub mod dns;
 pub mod ftp;
 pub mod model;
 pub mod output;

@@ -70,6 +70,9 @@ pub enum Opener {
 /// One TCP data connection: what crossed it and how it began and ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DataConnection {
+    /// The TCP connection's id in this run (stable while the run lasts; ties streamed data
+    /// to the transfer it turns out to belong to).
+    pub id: u64,
     /// The FTP client's end.
     pub client: SocketAddr,
     /// The FTP server's end.
@@ -96,6 +99,47 @@ pub struct DataConnection {
     pub reset: bool,
     /// Closed by FIN or RST (false: the capture ended or the connection went idle).
     pub closed: bool,
+    /// Its segments: handshake and teardown always, every one with `SegmentDetail::All`.
+    pub segments: Vec<SegmentRecord>,
+}
+
+/// One TCP segment as diagrams show it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SegmentRecord {
+    /// 1-based packet number in its capture file.
+    pub frame: u64,
+    pub ts: Timestamp,
+    pub from_client: bool,
+    /// TCP flags byte (see `decode::TcpFlags`).
+    pub flags: u8,
+    pub seq: u32,
+    pub ack: u32,
+    /// Payload length on the wire.
+    pub len: u32,
+}
+
+/// Which segments are kept in the model.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SegmentDetail {
+    /// Handshake (SYN, SYN-ACK, the first ACK) and teardown (FIN, RST) only.
+    #[default]
+    Notable,
+    /// Every segment (for packet-level ladders), up to a bound per connection.
+    All,
+}
+
+/// The DNS lookup that resolved the server's address for the client, when captured.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DnsLookup {
+    pub name: String,
+    /// The client host's resolver end and the DNS server.
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    pub query_ts: Option<Timestamp>,
+    pub response_ts: Timestamp,
+    pub answers: Vec<std::net::IpAddr>,
+    pub query_frame: Option<u64>,
+    pub response_frame: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -157,6 +201,9 @@ pub struct Session {
     pub control_closed: bool,
     pub control_reset: bool,
     pub control_packets: u64,
+    /// The control connection's segments (as `DataConnection::segments`).
+    pub control_segments: Vec<SegmentRecord>,
+    pub dns: Option<DnsLookup>,
 }
 
 /// A data-looking connection no transfer command claimed.

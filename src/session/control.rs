@@ -47,6 +47,8 @@ pub enum Effect {
 
 pub struct ControlState {
     pub session: Session,
+    /// The control connection's segments, moved into the session when it is written.
+    pub log: super::segments::SegmentLog,
     limits: SessionLimits,
     show_passwords: bool,
     client_lines: LineSplitter,
@@ -78,6 +80,7 @@ impl ControlState {
     pub fn new(session: Session, limits: SessionLimits, show_passwords: bool) -> ControlState {
         ControlState {
             session,
+            log: Default::default(),
             limits,
             show_passwords,
             client_lines: LineSplitter::new(limits.max_line),
@@ -623,6 +626,7 @@ impl ControlState {
             }
         }
         self.session.anomalies.sort_by_key(|a| a.ts);
+        self.session.control_segments = std::mem::take(&mut self.log.segments);
         let last = self.session.transfers.iter().map(|t| t.end).max();
         if let Some(last) = last {
             self.session.end = self.session.end.max(last);

@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 /// Streaming state of one data connection, per direction (the direction a transfer
 /// uses may not be known yet when bytes start to flow).
 pub struct DataFlow {
+    pub log: super::segments::SegmentLog,
     hash: [Sha256; 2],
     bytes: [u64; 2],
     gaps: [u64; 2],
@@ -19,6 +20,7 @@ pub struct DataFlow {
 impl Default for DataFlow {
     fn default() -> Self {
         DataFlow {
+            log: Default::default(),
             hash: [Sha256::new(), Sha256::new()],
             bytes: [0; 2],
             gaps: [0; 2],
@@ -60,7 +62,7 @@ impl DataFlow {
     /// Snapshot as the model's data connection; the caller knows (from the mode) whether
     /// the FTP client opened it.
     pub fn finish(
-        &self,
+        &mut self,
         info: &ConnInfo,
         client_is_initiator: bool,
         closed: bool,
@@ -72,6 +74,7 @@ impl DataFlow {
         };
         let hex = |h: &Sha256| to_hex(&h.clone().finalize());
         DataConnection {
+            id: info.id.0,
             client: info.addr(c),
             server: info.addr(s),
             opened_by: if client_is_initiator {
@@ -95,6 +98,7 @@ impl DataFlow {
             packets: info.packets,
             reset: self.reset,
             closed,
+            segments: std::mem::take(&mut self.log.segments),
         }
     }
 }

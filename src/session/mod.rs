@@ -5,9 +5,12 @@
 pub mod control;
 pub mod data;
 pub mod expect;
+pub mod segments;
 
 use crate::ftp;
-use crate::model::{Session, Summary, UnmatchedData};
+use crate::decode::UdpDatagram;
+use crate::dns;
+use crate::model::{DnsLookup, SegmentDetail, Session, Summary, UnmatchedData};
 use crate::tcp::{CloseReason, ConnInfo, ConnectionHandler, Interest, Side, TcpEvent};
 use crate::time::Timestamp;
 use control::{ControlState, Effect, SessionLimits};
@@ -20,6 +23,18 @@ use std::net::{IpAddr, SocketAddr};
 pub trait SessionSink {
     fn session(&mut self, session: Session);
     fn unmatched(&mut self, data: UnmatchedData);
+    /// Whether `data` should be called with every data connection's bytes.
+    fn wants_data(&self) -> bool {
+        false
+    }
+    /// Bytes of data connection `conn` (`DataConnection::id`), in stream order, as they arrive.
+    fn data(&mut self, conn: u64, from_server: bool, bytes: &[u8]) {
+        let _ = (conn, from_server, bytes);
+    }
+    /// `len` bytes of data connection `conn` are missing from the capture at this point.
+    fn data_gap(&mut self, conn: u64, from_server: bool, len: u64) {
+        let _ = (conn, from_server, len);
+    }
 }
 
 /// Collects everything in memory (tests, and front ends that need the whole result).
@@ -44,6 +59,9 @@ pub struct CorrelatorConfig {
     pub ftp_ports: Vec<u16>,
     pub show_passwords: bool,
     pub limits: SessionLimits,
+    pub segments: SegmentDetail,
+    /// Segments kept per connection with `SegmentDetail::All`.
+    pub max_segments: usize,
 }
 
 impl Default for CorrelatorConfig {
@@ -52,6 +70,8 @@ impl Default for CorrelatorConfig {
             ftp_ports: vec![21],
             show_passwords: false,
             limits: SessionLimits::default(),
+            segments: SegmentDetail::Notable,
+            max_segments: 1_000_000,
         }
     }
 }
@@ -149,7 +169,71 @@ pub struct Correlator<'s> {
     tls_hosts: HashMap<(IpAddr, IpAddr), u64>,
     next_session: u64,
     sink: &'s mut dyn SessionSink,
+    wants_data: bool,
+    dns: DnsTracker,
+    /// Packet number of the packet being processed, in its file (1-based).
+    pub frame: u64,
     pub summary: Summary,
+}
+
+/// Recent DNS lookups, to open a session's diagram with the one that found its server.
+#[derive(Default)]
+struct DnsTracker {
+    queries: HashMap<(SocketAddr, SocketAddr, u16), (Timestamp, u64)>,
+    answers: std::collections::VecDeque<DnsLookup>,
+}
+
+const DNS_KEEP: usize = 256;
+/// A lookup this long before the control connection opened still counts as its lookup.
+const DNS_WINDOW_NS: i64 = 60 * 1_000_000_000;
+
+impl DnsTracker {
+    fn datagram(&mut self, ts: Timestamp, frame: u64, udp: &UdpDatagram<'_>) {
+        if udp.src.port() != 53 && udp.dst.port() != 53 {
+            return;
+        }
+        let Some(msg) = dns::parse(udp.payload) else {
+            return;
+        };
+        if !msg.response {
+            if self.queries.len() >= DNS_KEEP {
+                self.queries.clear();
+            }
+            self.queries.insert((udp.src, udp.dst, msg.id), (ts, frame));
+            return;
+        }
+        if msg.answers.is_empty() {
+            return;
+        }
+        let query = self.queries.remove(&(udp.dst, udp.src, msg.id));
+        if self.answers.len() >= DNS_KEEP {
+            self.answers.pop_front();
+        }
+        self.answers.push_back(DnsLookup {
+            name: msg.name,
+            client: udp.dst,
+            server: udp.src,
+            query_ts: query.map(|q| q.0),
+            response_ts: ts,
+            answers: msg.answers,
+            query_frame: query.map(|q| q.1),
+            response_frame: frame,
+        });
+    }
+
+    /// The latest lookup that gave `client` the address of `server` shortly before `at`.
+    fn find(&self, client: IpAddr, server: IpAddr, at: Timestamp) -> Option<DnsLookup> {
+        self.answers
+            .iter()
+            .rev()
+            .find(|l| {
+                l.client.ip() == client
+                    && l.answers.contains(&server)
+                    && l.response_ts <= at
+                    && at.since(l.response_ts) <= DNS_WINDOW_NS
+            })
+            .cloned()
+    }
 }
 
 impl<'s> Correlator<'s> {
@@ -161,7 +245,10 @@ impl<'s> Correlator<'s> {
             expectations: Expectations::default(),
             tls_hosts: HashMap::new(),
             next_session: 1,
+            wants_data: sink.wants_data(),
             sink,
+            dns: DnsTracker::default(),
+            frame: 0,
             summary: Summary::default(),
         }
     }
@@ -169,6 +256,13 @@ impl<'s> Correlator<'s> {
     /// Names the capture the following packets come from.
     pub fn set_file(&mut self, file: &str) {
         self.file = file.to_string();
+        self.frame = 0;
+        self.dns = DnsTracker::default();
+    }
+
+    /// A UDP datagram (DNS lookups are remembered for the sessions that follow).
+    pub fn udp(&mut self, ts: Timestamp, udp: &UdpDatagram<'_>) {
+        self.dns.datagram(ts, self.frame, udp);
     }
 
     pub fn open_sessions(&self) -> usize {
@@ -209,6 +303,10 @@ impl<'s> Correlator<'s> {
             control_closed: false,
             control_reset: false,
             control_packets: 0,
+            control_segments: Vec::new(),
+            dns: self
+                .dns
+                .find(info.addr(client).ip(), info.addr(client.other()).ip(), ts),
         };
         let state = ControlState::new(session, self.config.limits, self.config.show_passwords);
         self.sessions.insert(id, state);
@@ -280,9 +378,18 @@ impl<'s> Correlator<'s> {
             return;
         };
         match event {
-            TcpEvent::Segment { .. } => {
+            TcpEvent::Segment { from, seg } => {
                 s.session.end = ts;
                 s.session.control_packets = info.packets;
+                s.log.record(
+                    self.config.segments,
+                    self.config.max_segments,
+                    self.frame,
+                    ts,
+                    from == client,
+                    from == Side::Initiator,
+                    seg,
+                );
             }
             TcpEvent::Data { from, data } => {
                 let was_tls = s.is_tls();
@@ -308,7 +415,7 @@ impl<'s> Correlator<'s> {
         self.maybe_emit(session);
     }
 
-    fn data_closed(&mut self, info: &ConnInfo, role: &DataRole, closed: bool) {
+    fn data_closed(&mut self, info: &ConnInfo, role: &mut DataRole, closed: bool) {
         let dc = role.flow.finish(info, role.client_is_initiator, closed);
         let owner = role
             .session
@@ -400,9 +507,32 @@ impl ConnectionHandler for Correlator<'_> {
                 Interest::Bytes
             }
             Role::Data(d) => {
+                let from_server = |from: Side| (from == Side::Initiator) != d.client_is_initiator;
                 match event {
-                    TcpEvent::Data { from, data } => d.flow.data(ts, from, data),
-                    TcpEvent::Gap { from, len } => d.flow.gap(from, len),
+                    TcpEvent::Segment { from, seg } => {
+                        let from_client = !from_server(from);
+                        d.flow.log.record(
+                            self.config.segments,
+                            self.config.max_segments,
+                            self.frame,
+                            ts,
+                            from_client,
+                            from == Side::Initiator,
+                            seg,
+                        );
+                    }
+                    TcpEvent::Data { from, data } => {
+                        d.flow.data(ts, from, data);
+                        if self.wants_data {
+                            self.sink.data(info.id.0, from_server(from), data);
+                        }
+                    }
+                    TcpEvent::Gap { from, len } => {
+                        d.flow.gap(from, len);
+                        if self.wants_data {
+                            self.sink.data_gap(info.id.0, from_server(from), len);
+                        }
+                    }
                     TcpEvent::Reset { .. } => d.flow.reset(),
                     TcpEvent::Closed { reason } => {
                         let closed = matches!(reason, CloseReason::Fin | CloseReason::Reset);
