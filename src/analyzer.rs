@@ -112,3 +112,37 @@ impl<'s> Analyzer<'s> {
         self.correlator.summary
     }
 }
+
+/// A capture that could not be used, and why (shown as `NAME: PROBLEM`).
+#[derive(Debug)]
+pub struct InputError {
+    pub name: String,
+    pub error: CaptureError,
+}
+
+impl std::fmt::Display for InputError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.name, self.error)
+    }
+}
+
+/// Runs every capture through one analyzer into `sink` (the front ends' common path).
+/// Unusable inputs are returned, not printed; the others are still analysed.
+pub fn analyse_files(
+    paths: &[std::path::PathBuf],
+    config: AnalyzerConfig,
+    sink: &mut dyn SessionSink,
+    progress: &mut dyn FnMut(&str, Progress),
+) -> (Summary, Vec<InputError>) {
+    let mut errors = Vec::new();
+    let mut analyzer = Analyzer::new(config, sink);
+    for path in paths {
+        let name = path.display().to_string();
+        let result = CaptureReader::open(path)
+            .and_then(|mut reader| analyzer.run(&name, &mut reader, &mut |p| progress(&name, p)));
+        if let Err(error) = result {
+            errors.push(InputError { name, error });
+        }
+    }
+    (analyzer.into_summary(), errors)
+}

@@ -42,7 +42,9 @@ pub fn parse(msg: &[u8]) -> Option<DnsMessage> {
         let len = usize::from(u16::from_be_bytes([rr[8], rr[9]]));
         let data = msg.get(pos + 10..pos + 10 + len)?;
         match (rtype, class, len) {
-            (1, 1, 4) => answers.push(IpAddr::V4(Ipv4Addr::new(data[0], data[1], data[2], data[3]))),
+            (1, 1, 4) => answers.push(IpAddr::V4(Ipv4Addr::new(
+                data[0], data[1], data[2], data[3],
+            ))),
             (28, 1, 16) => {
                 let b: [u8; 16] = data.try_into().ok()?;
                 answers.push(IpAddr::V6(Ipv6Addr::from(b)));
@@ -117,7 +119,13 @@ mod tests {
         assert_eq!(d.id, 0x1234);
         assert!(d.response);
         assert_eq!(d.name, "ftp.example.test");
-        assert_eq!(d.answers, ["10.99.0.1".parse::<IpAddr>().unwrap(), "fd00:99::1".parse().unwrap()]);
+        assert_eq!(
+            d.answers,
+            [
+                "10.99.0.1".parse::<IpAddr>().unwrap(),
+                "fd00:99::1".parse().unwrap()
+            ]
+        );
     }
 
     #[test]

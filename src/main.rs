@@ -2,8 +2,7 @@
 
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
-use ftpflow::analyzer::{Analyzer, AnalyzerConfig};
-use ftpflow::capture::CaptureReader;
+use ftpflow::analyzer::{AnalyzerConfig, analyse_files};
 use ftpflow::output::json::JsonLines;
 use ftpflow::output::text::TextTable;
 use ftpflow::session::SessionSink;
@@ -86,30 +85,17 @@ fn main() -> ExitCode {
     }
 }
 
-/// Runs every capture through one analyzer into `sink`. Returns whether all inputs were usable.
+/// Runs every capture through one analyzer into `sink`, reporting unusable inputs and
+/// warnings on stderr. Returns whether all inputs were usable.
 fn analyse(input: &InputArgs, sink: &mut dyn SessionSink) -> (bool, ftpflow::model::Summary) {
-    let mut ok = true;
-    let mut analyzer = Analyzer::new(input.config(), sink);
-    for path in &input.captures {
-        let name = path.display().to_string();
-        let mut reader = match CaptureReader::open(path) {
-            Ok(r) => r,
-            Err(e) => {
-                eprintln!("ftpflow: {name}: {e}");
-                ok = false;
-                continue;
-            }
-        };
-        if let Err(e) = analyzer.run(&name, &mut reader, &mut |_| {}) {
-            eprintln!("ftpflow: {name}: {e}");
-            ok = false;
-        }
+    let (summary, errors) = analyse_files(&input.captures, input.config(), sink, &mut |_, _| {});
+    for e in &errors {
+        eprintln!("ftpflow: {e}");
     }
-    let summary = analyzer.into_summary();
     for w in &summary.warnings {
         eprintln!("ftpflow: warning: {w}");
     }
-    (ok, summary)
+    (errors.is_empty(), summary)
 }
 
 fn sessions(input: &InputArgs, json: bool) -> Result<u8> {

@@ -7,9 +7,9 @@ pub mod data;
 pub mod expect;
 pub mod segments;
 
-use crate::ftp;
 use crate::decode::UdpDatagram;
 use crate::dns;
+use crate::ftp;
 use crate::model::{DnsLookup, SegmentDetail, Session, Summary, UnmatchedData};
 use crate::tcp::{CloseReason, ConnInfo, ConnectionHandler, Interest, Side, TcpEvent};
 use crate::time::Timestamp;
