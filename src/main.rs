@@ -31,6 +31,32 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Write every transferred file to a directory, with a manifest.jsonl.
+    Extract {
+        #[command(flatten)]
+        input: InputArgs,
+        #[command(flatten)]
+        opts: ExtractArgs,
+    },
+}
+
+#[derive(Args, Clone)]
+struct ExtractArgs {
+    /// Output directory (created if missing; must not hold a manifest.jsonl already).
+    #[arg(short = 'o', long = "output", value_name = "DIR")]
+    dir: PathBuf,
+    /// Only the session with this id (as `ftpflow sessions` numbers them).
+    #[arg(long, value_name = "N")]
+    session: Option<u64>,
+    /// Only transfers whose server path, or its last component, matches (* ? [..]).
+    #[arg(long, value_name = "GLOB")]
+    filter: Option<String>,
+    /// Also write directory listings (LIST, NLST, MLSD).
+    #[arg(long)]
+    listings: bool,
+    /// Also keep the bytes of data connections no transfer command claimed.
+    #[arg(long)]
+    unmatched: bool,
 }
 
 #[derive(Args, Clone)]
@@ -74,6 +100,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Cmd::Sessions { input, json }) => sessions(&input, json),
+        Some(Cmd::Extract { input, opts }) => extract(&input, &opts),
         None => sessions(&cli.input, false),
     };
     match result {
@@ -125,5 +152,45 @@ fn sessions(input: &InputArgs, json: bool) -> Result<u8> {
         anyhow::bail!("cannot write the output: {e}");
     }
     std::io::stderr().flush().ok();
+    Ok(if ok { 0 } else { EXIT_INPUT })
+}
+
+fn extract(input: &InputArgs, opts: &ExtractArgs) -> Result<u8> {
+    use ftpflow::extract::{ExtractConfig, Extractor, MANIFEST, glob::Glob};
+    if input.captures.is_empty() {
+        anyhow::bail!("no capture given: try `ftpflow extract capture.pcap -o DIR`");
+    }
+    let filter = opts.filter.as_deref().map(Glob::new).transpose()?;
+    let mut sink = Extractor::create(ExtractConfig {
+        dir: opts.dir.clone(),
+        session: opts.session,
+        filter,
+        listings: opts.listings,
+        unmatched: opts.unmatched,
+    })?;
+    let (ok, _) = analyse(input, &mut sink);
+    let s = sink.finish()?;
+    let not: u64 = s.not_extracted.values().sum();
+    let reasons: Vec<String> = s
+        .not_extracted
+        .iter()
+        .map(|(why, n)| format!("{n} {why}"))
+        .collect();
+    eprintln!(
+        "ftpflow: extracted {} file{} ({}; {} incomplete) into {}; {} entr{} without a file{}; manifest: {}",
+        s.files,
+        if s.files == 1 { "" } else { "s" },
+        ftpflow::output::human_bytes(s.bytes),
+        s.incomplete,
+        opts.dir.display(),
+        not,
+        if not == 1 { "y" } else { "ies" },
+        if reasons.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", reasons.join(", "))
+        },
+        opts.dir.join(MANIFEST).display(),
+    );
     Ok(if ok { 0 } else { EXIT_INPUT })
 }

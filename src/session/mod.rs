@@ -19,6 +19,10 @@ use expect::Expectations;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 
+/// `UnmatchedData::reason` of a data connection of a TLS session (its bytes are encrypted).
+pub const REASON_TLS_DATA: &str =
+    "data connection of a TLS session: the command it served is encrypted";
+
 /// Receives results as soon as they are final (streaming output).
 pub trait SessionSink {
     fn session(&mut self, session: Session);
@@ -348,7 +352,7 @@ impl<'s> Correlator<'s> {
                 flow: DataFlow::default(),
                 session: Some(session),
                 client_is_initiator,
-                reason: "data connection of a TLS session: the command it served is encrypted",
+                reason: REASON_TLS_DATA,
             }));
         }
         if i.port() == 20 || r.port() == 20 {
