@@ -77,7 +77,7 @@ impl Spool {
         if bytes.is_empty() {
             return Ok(());
         }
-        if !self.streams.get(&key).is_some_and(|s| s.writer.is_some()) {
+        if self.streams.get(&key).is_none_or(|s| s.writer.is_none()) {
             self.open_stream(key)?;
         }
         let s = self.streams.get_mut(&key).expect("opened");
