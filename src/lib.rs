@@ -14,3 +14,4 @@ pub mod output;
 pub mod session;
 pub mod tcp;
 pub mod time;
+pub mod tui;

@@ -6,7 +6,7 @@ use ftpflow::analyzer::{AnalyzerConfig, analyse_files};
 use ftpflow::output::json::JsonLines;
 use ftpflow::output::text::TextTable;
 use ftpflow::session::SessionSink;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -23,6 +23,11 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
+    /// Interactive terminal UI: session list, ladder, details (what `ftpflow CAPTURE` opens on a terminal).
+    View {
+        #[command(flatten)]
+        input: InputArgs,
+    },
     /// Summary of every FTP session and its transfers (text, or JSON Lines with --json).
     Sessions {
         #[command(flatten)]
@@ -74,6 +79,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Cmd::Sessions { input, json }) => sessions(&input, json),
+        Some(Cmd::View { input }) => view(&input),
+        None if std::io::stdout().is_terminal() => view(&cli.input),
         None => sessions(&cli.input, false),
     };
     match result {
@@ -126,4 +133,17 @@ fn sessions(input: &InputArgs, json: bool) -> Result<u8> {
     }
     std::io::stderr().flush().ok();
     Ok(if ok { 0 } else { EXIT_INPUT })
+}
+
+fn view(input: &InputArgs) -> Result<u8> {
+    if input.captures.is_empty() {
+        anyhow::bail!("no capture given: try `ftpflow view capture.pcap`");
+    }
+    if !std::io::stdout().is_terminal() {
+        anyhow::bail!(
+            "`view` needs a terminal; use `ftpflow sessions` or `ftpflow ladder` for text output"
+        );
+    }
+    ftpflow::tui::run(input.captures.clone(), input.config())?;
+    Ok(0)
 }
