@@ -63,7 +63,7 @@ fn opens_navigates_and_restores_the_terminal() {
         tmux(&["send-keys", "-t", &session, "q"]);
         wait_for(&session, "Sessions (1)");
         tmux(&["send-keys", "-t", &session, "q"]);
-        let pane = wait_for(&session, "EXIT=0\n");
+        wait_for(&session, "EXIT=0\n");
         // Canonical mode is back on after the TUI left: the terminal was restored.
         let pane = wait_for(&session, "TTY-COOKED\n");
         assert!(!pane.lines().any(|l| l.trim() == "TTY-RAW"), "{pane}");
