@@ -98,13 +98,38 @@ fn event_loop(
             match app.update(msg) {
                 Effect::Quit => return Ok(()),
                 Effect::None => {}
-                other => perform(app, other),
+                other => perform(app, other, std::path::Path::new(".")),
             }
         }
     }
 }
 
-/// Carries out an effect the app asked for.
-fn perform(app: &mut App, effect: Effect) {
-    app.status = Some(format!("{effect:?}: not available yet"));
+/// Carries out an effect the app asked for; the outcome goes to the status line.
+pub fn perform(app: &mut App, effect: Effect, dir: &std::path::Path) {
+    app.status = Some(match effect {
+        Effect::None | Effect::Quit => return,
+        Effect::SavePcap { id } => save_pcap(app, id, dir),
+        Effect::ExportLadder { id, format } => export_ladder(app, id, format, dir),
+    });
+}
+
+fn save_pcap(app: &App, id: u64, dir: &std::path::Path) -> String {
+    let Some(s) = app.session_by_id(id) else {
+        return format!("session {id} is gone");
+    };
+    let extra: Vec<_> = app
+        .unmatched
+        .iter()
+        .filter(|u| u.session == Some(id))
+        .map(|u| (u.conn.client, u.conn.server))
+        .collect();
+    let out = dir.join(format!("ftpflow-session-{id}.pcap"));
+    match crate::export::save_session_pcap(s, &extra, &out) {
+        Ok(st) => format!("saved {} packets to {}", st.packets, out.display()),
+        Err(e) => format!("cannot save the session's packets: {e}"),
+    }
+}
+
+fn export_ladder(_app: &App, id: u64, format: &str, _dir: &std::path::Path) -> String {
+    format!("exporting session {id} as {format}: the ladder renderers are not built yet")
 }

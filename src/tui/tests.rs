@@ -193,3 +193,37 @@ fn ctrl_c_quits_from_anywhere() {
     )));
     assert_eq!(e, Effect::Quit);
 }
+
+#[test]
+fn s_saves_the_sessions_packets_to_a_pcap_that_reads_back_the_same() {
+    let mut app = app_with(&["passive.pcap"]);
+    let target = app
+        .sessions
+        .iter()
+        .find(|s| s.transfers.len() >= 3)
+        .unwrap()
+        .id;
+    app.open_ladder(target);
+    let effect = key(&mut app, KeyCode::Char('s'));
+    assert_eq!(effect, Effect::SavePcap { id: target });
+    let dir = tempfile::tempdir().unwrap();
+    super::perform(&mut app, effect, dir.path());
+    let status = app.status.clone().unwrap();
+    assert!(status.starts_with("saved "), "{status}");
+    let out = dir.path().join(format!("ftpflow-session-{target}.pcap"));
+    let mut sink = Collect::default();
+    let (summary, errors) =
+        analyse_files(&[out], AnalyzerConfig::default(), &mut sink, &mut |_, _| {});
+    assert!(errors.is_empty());
+    assert_eq!(summary.sessions, 1, "only that session's packets");
+    let original = app.session_by_id(target).unwrap();
+    let again = &sink.sessions[0];
+    assert_eq!(again.client, original.client);
+    let hashes = |s: &crate::model::Session| {
+        s.transfers
+            .iter()
+            .map(|t| t.sha256.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(hashes(again), hashes(original));
+}
