@@ -6,7 +6,7 @@ use ftpflow::analyzer::{AnalyzerConfig, analyse_files};
 use ftpflow::output::json::JsonLines;
 use ftpflow::output::text::TextTable;
 use ftpflow::session::SessionSink;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -23,6 +23,11 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
+    /// Interactive terminal UI: session list, ladder, details (what `ftpflow CAPTURE` opens on a terminal).
+    View {
+        #[command(flatten)]
+        input: InputArgs,
+    },
     /// Summary of every FTP session and its transfers (text, or JSON Lines with --json).
     Sessions {
         #[command(flatten)]
@@ -101,6 +106,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Some(Cmd::Sessions { input, json }) => sessions(&input, json),
         Some(Cmd::Extract { input, opts }) => extract(&input, &opts),
+        Some(Cmd::View { input }) => view(&input),
+        None if std::io::stdout().is_terminal() => view(&cli.input),
         None => sessions(&cli.input, false),
     };
     match result {
@@ -193,4 +200,17 @@ fn extract(input: &InputArgs, opts: &ExtractArgs) -> Result<u8> {
         opts.dir.join(MANIFEST).display(),
     );
     Ok(if ok { 0 } else { EXIT_INPUT })
+}
+
+fn view(input: &InputArgs) -> Result<u8> {
+    if input.captures.is_empty() {
+        anyhow::bail!("no capture given: try `ftpflow view capture.pcap`");
+    }
+    if !std::io::stdout().is_terminal() {
+        anyhow::bail!(
+            "`view` needs a terminal; use `ftpflow sessions` or `ftpflow ladder` for text output"
+        );
+    }
+    ftpflow::tui::run(input.captures.clone(), input.config())?;
+    Ok(0)
 }

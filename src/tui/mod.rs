@@ -1,0 +1,135 @@
+//! The interactive terminal UI: state + update (`app`), draw (`ui`, `ladder_view`), and a
+//! runner that owns the real terminal. Analysis runs on a background thread and streams
+//! sessions to the UI over a channel, so the UI opens at once and stays responsive.
+
+pub mod app;
+pub mod ladder_view;
+pub mod ui;
+
+#[cfg(test)]
+mod tests;
+
+use crate::analyzer::{AnalyzerConfig, analyse_files};
+use crate::model::{Session, UnmatchedData};
+use crate::session::SessionSink;
+use app::{App, Effect, Msg};
+use crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, Event};
+use crossterm::execute;
+use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::time::Duration;
+
+/// Sends results to the UI thread as they are found.
+struct ChannelSink(Sender<Msg>);
+
+impl SessionSink for ChannelSink {
+    fn session(&mut self, session: Session) {
+        let _ = self.0.send(Msg::Session(Box::new(session)));
+    }
+    fn unmatched(&mut self, data: UnmatchedData) {
+        let _ = self.0.send(Msg::Unmatched(Box::new(data)));
+    }
+}
+
+/// Starts the analysis of `paths` on a background thread.
+pub fn spawn_analysis(paths: Vec<PathBuf>, config: AnalyzerConfig) -> Receiver<Msg> {
+    let (tx, rx) = channel();
+    std::thread::spawn(move || {
+        let mut sink = ChannelSink(tx.clone());
+        let progress_tx = tx.clone();
+        let (summary, errors) = analyse_files(&paths, config, &mut sink, &mut |file, progress| {
+            let _ = progress_tx.send(Msg::Progress {
+                file: file.to_string(),
+                progress,
+            });
+        });
+        let _ = tx.send(Msg::Done {
+            summary: Box::new(summary),
+            errors: errors.iter().map(|e| e.to_string()).collect(),
+        });
+    });
+    rx
+}
+
+/// Runs the TUI on the real terminal until the user quits. The terminal is restored on
+/// exit and on panic.
+pub fn run(paths: Vec<PathBuf>, config: AnalyzerConfig) -> std::io::Result<()> {
+    let mut app = App {
+        sizes: paths
+            .iter()
+            .filter_map(|p| Some((p.display().to_string(), std::fs::metadata(p).ok()?.len())))
+            .collect(),
+        ..App::default()
+    };
+    let rx = spawn_analysis(paths, config.clone());
+    let mut terminal = ratatui::try_init()?;
+    // ratatui's panic hook restores raw mode and the screen; also release the mouse.
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let _ = execute!(std::io::stdout(), DisableMouseCapture);
+        hook(info);
+    }));
+    execute!(std::io::stdout(), EnableMouseCapture)?;
+    let result = event_loop(&mut terminal, &mut app, &rx, &config);
+    let _ = execute!(std::io::stdout(), DisableMouseCapture);
+    ratatui::restore();
+    result
+}
+
+fn event_loop(
+    terminal: &mut ratatui::DefaultTerminal,
+    app: &mut App,
+    rx: &Receiver<Msg>,
+    _config: &AnalyzerConfig,
+) -> std::io::Result<()> {
+    loop {
+        terminal.draw(|f| ui::draw(f, app))?;
+        // Results first (bounded per frame so keys stay responsive), then input.
+        for msg in rx.try_iter().take(1000) {
+            app.update(msg);
+        }
+        if event::poll(Duration::from_millis(50))? {
+            let msg = match event::read()? {
+                Event::Key(k) if k.kind == event::KeyEventKind::Press => Msg::Key(k),
+                Event::Mouse(m) => Msg::Mouse(m),
+                Event::Resize(w, h) => Msg::Resize(w, h),
+                _ => continue,
+            };
+            match app.update(msg) {
+                Effect::Quit => return Ok(()),
+                Effect::None => {}
+                other => perform(app, other, std::path::Path::new(".")),
+            }
+        }
+    }
+}
+
+/// Carries out an effect the app asked for; the outcome goes to the status line.
+pub fn perform(app: &mut App, effect: Effect, dir: &std::path::Path) {
+    app.status = Some(match effect {
+        Effect::None | Effect::Quit => return,
+        Effect::SavePcap { id } => save_pcap(app, id, dir),
+        Effect::ExportLadder { id, format } => export_ladder(app, id, format, dir),
+    });
+}
+
+fn save_pcap(app: &App, id: u64, dir: &std::path::Path) -> String {
+    let Some(s) = app.session_by_id(id) else {
+        return format!("session {id} is gone");
+    };
+    let extra: Vec<_> = app
+        .unmatched
+        .iter()
+        .filter(|u| u.session == Some(id))
+        .map(|u| (u.conn.client, u.conn.server))
+        .collect();
+    let out = dir.join(format!("ftpflow-session-{id}.pcap"));
+    match crate::export::save_session_pcap(s, &extra, &out) {
+        Ok(st) => format!("saved {} packets to {}", st.packets, out.display()),
+        Err(e) => format!("cannot save the session's packets: {e}"),
+    }
+}
+
+fn export_ladder(_app: &App, id: u64, format: &str, _dir: &std::path::Path) -> String {
+    format!("exporting session {id} as {format}: the ladder renderers are not built yet")
+}
