@@ -8,6 +8,7 @@ pub mod analyzer;
 pub mod capture;
 pub mod decode;
 pub mod dns;
+pub mod findings;
 pub mod ftp;
 pub mod model;
 pub mod output;
