@@ -642,8 +642,11 @@ fn transfer(
         } else {
             f.message.push_str("; open the server's passive port range in the firewall");
         }
-        f.evidence.extend(lines.iter().skip(1).cloned());
-        f.evidence.truncate(MAX_EVIDENCE);
+        let mut ev = setup.map(command_lines).unwrap_or_default();
+        ev.append(&mut f.evidence);
+        ev.extend(lines.iter().cloned());
+        ev.truncate(MAX_EVIDENCE);
+        f.evidence = ev;
         out.push(f);
     } else if code == Some(425) {
         let (kind, hint) = if active {
@@ -823,19 +826,35 @@ fn size_reply<'a>(s: &'a Session, before: usize, name: Option<&str>) -> Option<(
         })
 }
 
-fn slow_replies(s: &Session, out: &mut Vec<Finding>) {
-    // Pipelined commands wait for the ones before them: time from the later of the command
-    // and the previous final reply.
+/// How long the server took to answer each command (index into `commands`, nanoseconds).
+/// Pipelined commands wait for the ones before them, so the wait starts at the later of the
+/// command and the previous final reply. A transfer command answered only by its final reply
+/// is left out: that wait includes the transfer.
+pub fn reply_waits(s: &Session) -> Vec<(usize, i64)> {
     let mut prev_final: Option<Timestamp> = None;
-    let mut reported = 0;
-    for c in &s.commands {
+    let mut out = Vec::new();
+    for (i, c) in s.commands.iter().enumerate() {
         let Some(first) = c.replies.first() else {
             continue;
         };
         let from = prev_final.map_or(c.ts, |p| p.max(c.ts));
-        let wait = first.ts.since(from);
         let transfer_done = ftp::is_transfer_verb(&c.verb) && !ftp::is_preliminary(first.code);
-        if wait > SLOW_REPLY_NS && !transfer_done && reported < 10 {
+        if !transfer_done {
+            out.push((i, first.ts.since(from)));
+        }
+        if let Some(r) = c.final_reply() {
+            prev_final = Some(r.ts);
+        }
+    }
+    out
+}
+
+fn slow_replies(s: &Session, out: &mut Vec<Finding>) {
+    let mut reported = 0;
+    for (i, wait) in reply_waits(s) {
+        let c = &s.commands[i];
+        let first = &c.replies[0];
+        if wait > SLOW_REPLY_NS && reported < 10 {
             reported += 1;
             out.push(finding(
                 "slow-reply",
@@ -848,9 +867,6 @@ fn slow_replies(s: &Session, out: &mut Vec<Finding>) {
                 ),
                 command_lines(c),
             ));
-        }
-        if let Some(r) = c.final_reply() {
-            prev_final = Some(r.ts);
         }
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod analyzer;
 pub mod capture;
+pub mod check;
 pub mod decode;
 pub mod dns;
 pub mod findings;
