@@ -231,7 +231,11 @@ fn flag_names(flags: u8) -> String {
     v.join("+")
 }
 
-fn segment_evidence(s: &SegmentRecord, client: std::net::SocketAddr, server: std::net::SocketAddr) -> Evidence {
+fn segment_evidence(
+    s: &SegmentRecord,
+    client: std::net::SocketAddr,
+    server: std::net::SocketAddr,
+) -> Evidence {
     let (from, to) = if s.from_client {
         (client, server)
     } else {
@@ -318,9 +322,16 @@ pub fn looks_binary(head: &[u8]) -> bool {
 
 fn is_private(ip: IpAddr) -> bool {
     match ip {
-        IpAddr::V4(v) => v.is_private() || v.is_loopback() || v.is_link_local() || v.octets()[0] == 100 && (64..128).contains(&v.octets()[1]),
+        IpAddr::V4(v) => {
+            v.is_private()
+                || v.is_loopback()
+                || v.is_link_local()
+                || v.octets()[0] == 100 && (64..128).contains(&v.octets()[1])
+        }
         IpAddr::V6(v) => {
-            v.is_loopback() || (v.segments()[0] & 0xfe00) == 0xfc00 || (v.segments()[0] & 0xffc0) == 0xfe80
+            v.is_loopback()
+                || (v.segments()[0] & 0xfe00) == 0xfc00
+                || (v.segments()[0] & 0xffc0) == 0xfe80
         }
     }
 }
@@ -496,10 +507,7 @@ fn logins(s: &Session, out: &mut Vec<Finding>) {
     }
     if failures > 0 {
         let after = if s.logged_in {
-            format!(
-                "; then user {} logged in",
-                s.user.as_deref().unwrap_or("?")
-            )
+            format!("; then user {} logged in", s.user.as_deref().unwrap_or("?"))
         } else {
             "; no login succeeded".to_string()
         };
@@ -625,7 +633,8 @@ fn transfer(
     // The data connection: its own, or a failed attempt left unclaimed.
     let mut attempt = t.data.as_ref();
     if attempt.is_none()
-        && let Some(i) = (0..unclaimed.len()).find(|&i| !used[i] && matches_announced(t, unclaimed[i]))
+        && let Some(i) =
+            (0..unclaimed.len()).find(|&i| !used[i] && matches_announced(t, unclaimed[i]))
     {
         used[i] = true;
         attempt = Some(unclaimed[i]);
@@ -638,9 +647,12 @@ fn transfer(
     if let Some(mut f) = failed_open {
         f.message = format!("{what}: {}", f.message);
         if active {
-            f.message.push_str("; the client's firewall or NAT blocks incoming connections: use passive mode");
+            f.message.push_str(
+                "; the client's firewall or NAT blocks incoming connections: use passive mode",
+            );
         } else {
-            f.message.push_str("; open the server's passive port range in the firewall");
+            f.message
+                .push_str("; open the server's passive port range in the firewall");
         }
         let mut ev = setup.map(command_lines).unwrap_or_default();
         ev.append(&mut f.evidence);
@@ -650,13 +662,27 @@ fn transfer(
         out.push(f);
     } else if code == Some(425) {
         let (kind, hint) = if active {
-            ("port-unreachable", format!("the server could not connect to {} announced by the client: its firewall or NAT blocks incoming connections; use passive mode", t.announced.map(|a| a.to_string()).unwrap_or_else(|| "the announced endpoint".into())))
+            (
+                "port-unreachable",
+                format!(
+                    "the server could not connect to {} announced by the client: its firewall or NAT blocks incoming connections; use passive mode",
+                    t.announced
+                        .map(|a| a.to_string())
+                        .unwrap_or_else(|| "the announced endpoint".into())
+                ),
+            )
         } else {
             ("data-connection-failed", "the server could not open the data connection (425) and no connection attempt was captured: the client may never have connected (firewall), or the server refused it".to_string())
         };
         let mut ev = setup.map(command_lines).unwrap_or_default();
         ev.extend(lines.iter().cloned());
-        out.push(finding(kind, Some(ti), final_ts, format!("{what}: {hint}"), ev));
+        out.push(finding(
+            kind,
+            Some(ti),
+            final_ts,
+            format!("{what}: {hint}"),
+            ev,
+        ));
     }
 
     // How the transfer ended.
@@ -743,13 +769,17 @@ fn transfer(
             && t.bytes != n
             && got != n
         {
-            problems.push(format!("{} bytes moved, the 150 reply announced {n}", t.bytes));
+            problems.push(format!(
+                "{} bytes moved, the 150 reply announced {n}",
+                t.bytes
+            ));
         }
         if let Some((size, size_cmd)) = size_reply(s, t.command_index, t.arg.as_deref())
             && binary
             && t.direction == Direction::Download
             && got != size
-            && t.announced_size.is_none_or(|n| n != size || problems.is_empty())
+            && t.announced_size
+                .is_none_or(|n| n != size || problems.is_empty())
         {
             problems.push(format!("{got} bytes moved, SIZE reported {size}"));
             let _ = size_cmd;
@@ -769,7 +799,10 @@ fn transfer(
                 "transfer-incomplete",
                 Some(ti),
                 final_ts,
-                format!("{what}: {}: the file was not transferred whole", problems.join("; ")),
+                format!(
+                    "{what}: {}: the file was not transferred whole",
+                    problems.join("; ")
+                ),
                 ev,
             ));
         }
@@ -800,15 +833,30 @@ fn transfer(
     }
     // Stalls: long silence before the first byte, or between the last byte and the end.
     let first_wait = dc.first_data.map(|f| f.since(dc.start)).unwrap_or(0);
-    let tail = dc.last_data.map(|l| final_ts.max(dc.end).since(l)).unwrap_or(0);
+    let tail = dc
+        .last_data
+        .map(|l| final_ts.max(dc.end).since(l))
+        .unwrap_or(0);
     let idle = first_wait.max(tail);
     if idle > STALL_NS || (!dc.closed && code.is_none()) {
         let msg = if !dc.closed && code.is_none() {
-            format!("{what}: the data connection never finished within the capture ({} bytes moved)", t.bytes)
+            format!(
+                "{what}: the data connection never finished within the capture ({} bytes moved)",
+                t.bytes
+            )
         } else {
-            format!("{what}: no data moved for {:.1} s on the data connection: the server, the client or the network stalled", idle as f64 / 1e9)
+            format!(
+                "{what}: no data moved for {:.1} s on the data connection: the server, the client or the network stalled",
+                idle as f64 / 1e9
+            )
         };
-        out.push(finding("transfer-stalled", Some(ti), dc.last_data.unwrap_or(dc.start), msg, Vec::new()));
+        out.push(finding(
+            "transfer-stalled",
+            Some(ti),
+            dc.last_data.unwrap_or(dc.start),
+            msg,
+            Vec::new(),
+        ));
     }
 }
 
@@ -989,7 +1037,15 @@ mod tests {
 
     #[test]
     fn private_addresses() {
-        for a in ["10.1.2.3", "192.168.1.5", "172.16.0.1", "127.0.0.1", "100.64.0.1", "fd00::1", "fe80::1"] {
+        for a in [
+            "10.1.2.3",
+            "192.168.1.5",
+            "172.16.0.1",
+            "127.0.0.1",
+            "100.64.0.1",
+            "fd00::1",
+            "fe80::1",
+        ] {
             assert!(is_private(a.parse().unwrap()), "{a}");
         }
         for a in ["8.8.8.8", "172.32.0.1", "2001:db8::1", "100.128.0.1"] {

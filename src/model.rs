@@ -212,7 +212,7 @@ pub struct Session {
     pub control_segments: Vec<SegmentRecord>,
     pub dns: Option<DnsLookup>,
     /// When the control connection went back to cleartext after AUTH (CCC: the client sent
-    /// a cleartext command inside what was a TLS channel).
+    /// a cleartext command inside what was a TLS channel). Those commands are not parsed.
     pub tls_cleared: Option<Timestamp>,
     /// Diagnosis of what went wrong, computed when the session is concluded (`findings`).
     pub findings: Vec<crate::findings::Finding>,

@@ -211,7 +211,9 @@ impl Rules {
         }
         for e in &self.expect {
             if e.name.is_empty() {
-                return Err(RulesError::Invalid("an expected file has an empty name".into()));
+                return Err(RulesError::Invalid(
+                    "an expected file has an empty name".into(),
+                ));
             }
             if let Some(h) = &e.sha256
                 && !is_sha256(h)
@@ -292,7 +294,9 @@ fn rule_of(kind: &str, rules: &Rules) -> Option<&'static str> {
     match kind {
         "transfer-failed" | "transfer-aborted" => Some("no-failed-transfers"),
         "transfer-incomplete" | "capture-gap" => Some("no-incomplete-transfers"),
-        "data-connection-failed" | "data-syn-unanswered" | "data-syn-reset"
+        "data-connection-failed"
+        | "data-syn-unanswered"
+        | "data-syn-reset"
         | "port-unreachable" => Some("no-failed-data-connections"),
         "tls-cleared" | "cleartext-data" if rules.require_tls => Some("require-tls"),
         "anonymous-login" if rules.forbid_anonymous => Some("forbid-anonymous"),
@@ -332,7 +336,8 @@ impl Checker {
         );
         add(
             "no-incomplete-transfers",
-            "every transfer whole: sizes agree, final reply seen, no data missing from the capture".into(),
+            "every transfer whole: sizes agree, final reply seen, no data missing from the capture"
+                .into(),
         );
         add(
             "no-failed-data-connections",
@@ -348,13 +353,13 @@ impl Checker {
             add("forbid-anonymous", "no anonymous login".into());
         }
         if let Some(ms) = rules.max_reply_ms {
-            add(
-                "max-reply-ms",
-                format!("every server reply within {ms} ms"),
-            );
+            add("max-reply-ms", format!("every server reply within {ms} ms"));
         }
         if let Some(n) = rules.min_transfers {
-            add("min-transfers", format!("at least {n} complete transfer(s)"));
+            add(
+                "min-transfers",
+                format!("at least {n} complete transfer(s)"),
+            );
         }
         if !rules.expect.is_empty() {
             add(
@@ -408,7 +413,13 @@ impl Checker {
             if self.rules.allow.iter().any(|a| a.allows(s, f)) {
                 continue;
             }
-            let v = at(f.transfer, Some(f.kind), f.severity, Some(f.ts), f.message.clone());
+            let v = at(
+                f.transfer,
+                Some(f.kind),
+                f.severity,
+                Some(f.ts),
+                f.message.clone(),
+            );
             self.violate(rule, v);
         }
         if self.rules.require_tls && !s.tls {
@@ -417,12 +428,17 @@ impl Checker {
                 None,
                 Severity::Error,
                 Some(s.start),
-                format!("session {} → {} does not use TLS: commands, passwords and data are readable on the network", s.client, s.server),
+                format!(
+                    "session {} → {} does not use TLS: commands, passwords and data are readable on the network",
+                    s.client, s.server
+                ),
             );
             self.violate("require-tls", v);
         }
         if let Some(ms) = self.rules.max_reply_ms {
-            let limit = i64::try_from(ms).unwrap_or(i64::MAX / 1_000_000).saturating_mul(1_000_000);
+            let limit = i64::try_from(ms)
+                .unwrap_or(i64::MAX / 1_000_000)
+                .saturating_mul(1_000_000);
             for (i, wait) in findings::reply_waits(s) {
                 if wait > limit {
                     let c = &s.commands[i];
@@ -558,7 +574,9 @@ size = 102400
         assert_eq!(r.min_transfers, Some(3));
         assert_eq!(r.expect[0].size, Some(102400));
         assert_eq!(r.allow[0], Allow::Kind("transfer-aborted".into()));
-        assert!(matches!(&r.allow[1], Allow::Scoped(a) if a.file.as_deref() == Some("no-such-file.bin")));
+        assert!(
+            matches!(&r.allow[1], Allow::Scoped(a) if a.file.as_deref() == Some("no-such-file.bin"))
+        );
     }
 
     #[test]

@@ -70,7 +70,10 @@ fn text(r: &Report) -> String {
     let mut out = String::new();
     for rule in &r.rules {
         if rule.passed() {
-            out.push_str(&format!("PASS  {:<width$}  {}\n", rule.name, rule.description));
+            out.push_str(&format!(
+                "PASS  {:<width$}  {}\n",
+                rule.name, rule.description
+            ));
         } else {
             out.push_str(&format!(
                 "FAIL  {:<width$}  {} ({} violation(s))\n",

@@ -125,14 +125,12 @@ impl ControlState {
     /// Bytes the FTP client sent on the control connection.
     pub fn client_bytes(&mut self, ts: Timestamp, data: &[u8], fx: &mut Vec<Effect>) {
         if self.tls == Tls::Active {
-            if !looks_like_cleartext_command(data) {
-                return;
+            // CCC (its command and reply were encrypted): cleartext commands again. Only
+            // noted; parsing does not resume (the JSON contract: not listed after AUTH).
+            if self.session.tls_cleared.is_none() && looks_like_cleartext_command(data) {
+                self.session.tls_cleared = Some(ts);
             }
-            // CCC (its command and reply were encrypted): the channel is cleartext again.
-            self.tls = Tls::Clear;
-            self.session.tls_cleared = Some(ts);
-            self.server_lines = LineSplitter::new(self.limits.max_line);
-            self.replies = ReplyAssembler::new();
+            return;
         }
         if self.tls == Tls::Requested && looks_like_tls_record(data) {
             // The 234 was lost from the capture, but the handshake shows AUTH succeeded.
