@@ -580,6 +580,20 @@ size = 102400
     }
 
     #[test]
+    fn readme_rules_example_is_valid() {
+        let readme = include_str!("../../README.md");
+        let start = readme.find("```toml\n").expect("a TOML example") + 8;
+        let len = readme[start..].find("```").unwrap();
+        let r = Rules::from_toml("README.md", &readme[start..start + len]).unwrap();
+        assert_eq!(r.expect.len(), 2);
+        assert_eq!(r.allow.len(), 3);
+        // Every kind the README's findings table lists is a real kind, and all are listed.
+        for (k, _, _) in findings::KINDS {
+            assert!(readme.contains(&format!("| `{k}` |")), "{k} not in README");
+        }
+    }
+
+    #[test]
     fn bad_rules_are_errors() {
         assert!(Rules::from_toml("r", "require-tls = 3").is_err());
         assert!(Rules::from_toml("r", "no-such-rule = true").is_err());
