@@ -933,11 +933,10 @@ impl Tracker {
         let Some(id) = u.session else {
             return;
         };
+        // Only TLS sessions' data connections take this path before their session ends;
+        // `conclude` drops `cleartext-data` if the session turns out not to be one.
         let mut found: Vec<Finding> = failed_opening(&u.conn, None).into_iter().collect();
-        // Only TLS sessions' data connections take this path before their session ends.
-        if u.reason.contains("TLS") {
-            found.extend(cleartext_data(&u.conn));
-        }
+        found.extend(cleartext_data(&u.conn));
         if found.is_empty() {
             return;
         }
@@ -956,7 +955,10 @@ impl Tracker {
     pub fn conclude(&mut self, s: &Session, unclaimed: &[&DataConnection]) -> Vec<Finding> {
         let mut out = analyse(s, unclaimed);
         if let Some(p) = self.pending.remove(&s.id) {
-            out.extend(p);
+            out.extend(
+                p.into_iter()
+                    .filter(|f| s.tls || f.kind != "cleartext-data"),
+            );
         }
         self.brute_force(s, &mut out);
         out.sort_by_key(|f| f.ts);
