@@ -6,10 +6,12 @@
 
 pub mod analyzer;
 pub mod capture;
+pub mod check;
 pub mod decode;
 pub mod dns;
 pub mod export;
 pub mod extract;
+pub mod findings;
 pub mod ftp;
 pub mod model;
 pub mod output;

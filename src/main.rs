@@ -43,6 +43,14 @@ enum Cmd {
         #[command(flatten)]
         opts: ExtractArgs,
     },
+    /// Checks captures against rules (CI): exit 0 when all hold, 1 on violations, 2 when an
+    /// input or the rules cannot be used.
+    Check {
+        #[command(flatten)]
+        input: InputArgs,
+        #[command(flatten)]
+        check: CheckArgs,
+    },
 }
 
 #[derive(Args, Clone)]
@@ -62,6 +70,44 @@ struct ExtractArgs {
     /// Also keep the bytes of data connections no transfer command claimed.
     #[arg(long)]
     unmatched: bool,
+}
+
+#[derive(Args, Clone)]
+struct CheckArgs {
+    /// Rules file (TOML; README "check").
+    #[arg(long, value_name = "FILE.toml")]
+    rules: Option<PathBuf>,
+    /// Every session must use TLS and keep it.
+    #[arg(long)]
+    require_tls: bool,
+    /// No anonymous login.
+    #[arg(long)]
+    forbid_anonymous: bool,
+    /// Longest acceptable wait for a server reply.
+    #[arg(long, value_name = "MS")]
+    max_reply_ms: Option<u64>,
+    /// Fewest complete transfers.
+    #[arg(long, value_name = "N")]
+    min_transfers: Option<u64>,
+    /// A file that must have been transferred whole: NAME[:SHA256[:SIZE]] (repeatable).
+    #[arg(long, value_name = "NAME[:SHA256[:SIZE]]")]
+    expect: Vec<String>,
+    /// Findings of this kind are not violations (repeatable).
+    #[arg(long, value_name = "KIND")]
+    allow: Vec<String>,
+    /// Findings of this kind are violations too (repeatable).
+    #[arg(long, value_name = "KIND")]
+    forbid: Vec<String>,
+    #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+    format: CheckFormat,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy)]
+enum CheckFormat {
+    Text,
+    Json,
+    Junit,
+    Github,
 }
 
 #[derive(Args, Clone)]
@@ -100,6 +146,8 @@ impl InputArgs {
 
 /// Exit codes (README "Exit codes").
 const EXIT_INPUT: u8 = 2;
+/// `check`: a rule was broken.
+const EXIT_VIOLATIONS: u8 = 1;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -108,6 +156,7 @@ fn main() -> ExitCode {
         Some(Cmd::Extract { input, opts }) => extract(&input, &opts),
         Some(Cmd::View { input }) => view(&input),
         None if std::io::stdout().is_terminal() => view(&cli.input),
+        Some(Cmd::Check { input, check }) => run_check(&input, &check),
         None => sessions(&cli.input, false),
     };
     match result {
@@ -213,4 +262,50 @@ fn view(input: &InputArgs) -> Result<u8> {
     }
     ftpflow::tui::run(input.captures.clone(), input.config())?;
     Ok(0)
+}
+
+fn run_check(input: &InputArgs, args: &CheckArgs) -> Result<u8> {
+    use ftpflow::check::report::{Format, render};
+    use ftpflow::check::{Allow, Checker, Expect, Rules};
+    if input.captures.is_empty() {
+        anyhow::bail!("no capture given: try `ftpflow check capture.pcap --rules rules.toml`");
+    }
+    let mut rules = match &args.rules {
+        Some(path) => Rules::from_file(path)?,
+        None => Rules::default(),
+    };
+    rules.merge(Rules {
+        require_tls: args.require_tls,
+        forbid_anonymous: args.forbid_anonymous,
+        max_reply_ms: args.max_reply_ms,
+        min_transfers: args.min_transfers,
+        expect: args.expect.iter().map(|e| Expect::parse_flag(e)).collect(),
+        allow: args.allow.iter().cloned().map(Allow::Kind).collect(),
+        forbid: args.forbid.clone(),
+    });
+    rules.validate()?;
+    let mut checker = Checker::new(rules);
+    let (ok, summary) = analyse(input, &mut checker);
+    let report = checker.finish(summary.files);
+    let format = match args.format {
+        CheckFormat::Text => Format::Text,
+        CheckFormat::Json => Format::Json,
+        CheckFormat::Junit => Format::Junit,
+        CheckFormat::Github => Format::Github,
+    };
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out
+        .write_all(render(&report, format).as_bytes())
+        .and_then(|()| out.flush())
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        anyhow::bail!("cannot write the output: {e}");
+    }
+    Ok(if !ok {
+        EXIT_INPUT
+    } else if report.passed() {
+        0
+    } else {
+        EXIT_VIOLATIONS
+    })
 }

@@ -101,7 +101,14 @@ pub struct DataConnection {
     pub closed: bool,
     /// Its segments: handshake and teardown always, every one with `SegmentDetail::All`.
     pub segments: Vec<SegmentRecord>,
+    /// The first bytes each side sent (up to `DATA_HEAD` each): enough to tell a TLS
+    /// record from cleartext and text from binary content.
+    pub head_from_server: Vec<u8>,
+    pub head_from_client: Vec<u8>,
 }
+
+/// How many leading bytes of each side of a data connection are kept.
+pub const DATA_HEAD: usize = 64;
 
 /// One TCP segment as diagrams show it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -204,6 +211,11 @@ pub struct Session {
     /// The control connection's segments (as `DataConnection::segments`).
     pub control_segments: Vec<SegmentRecord>,
     pub dns: Option<DnsLookup>,
+    /// When the control connection went back to cleartext after AUTH (CCC: the client sent
+    /// a cleartext command inside what was a TLS channel). Those commands are not parsed.
+    pub tls_cleared: Option<Timestamp>,
+    /// Diagnosis of what went wrong, computed when the session is concluded (`findings`).
+    pub findings: Vec<crate::findings::Finding>,
 }
 
 /// A data-looking connection no transfer command claimed.

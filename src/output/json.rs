@@ -2,6 +2,7 @@
 //! `summary`. The keys are a contract (README "JSON Lines output"): change them only
 //! with the README and a version note.
 
+use crate::findings::Finding;
 use crate::ftp::{Direction, TransferKind};
 use crate::model::{
     Anomaly, Command, DataConnection, Opener, Session, Summary, Transfer, UnmatchedData,
@@ -91,6 +92,44 @@ struct JAnomaly<'a> {
 }
 
 #[derive(Serialize)]
+struct JEvidence<'a> {
+    ts: Secs,
+    frame: Option<u64>,
+    from: &'static str,
+    text: &'a str,
+}
+
+#[derive(Serialize)]
+struct JFinding<'a> {
+    kind: &'a str,
+    severity: &'static str,
+    transfer: Option<usize>,
+    ts: Secs,
+    message: &'a str,
+    evidence: Vec<JEvidence<'a>>,
+}
+
+fn finding(f: &Finding) -> JFinding<'_> {
+    JFinding {
+        kind: f.kind,
+        severity: f.severity.as_str(),
+        transfer: f.transfer,
+        ts: Secs(f.ts),
+        message: &f.message,
+        evidence: f
+            .evidence
+            .iter()
+            .map(|e| JEvidence {
+                ts: Secs(e.ts),
+                frame: e.frame,
+                from: if e.from_client { "client" } else { "server" },
+                text: &e.text,
+            })
+            .collect(),
+    }
+}
+
+#[derive(Serialize)]
 struct JSession<'a> {
     #[serde(rename = "type")]
     ty: &'static str,
@@ -105,6 +144,7 @@ struct JSession<'a> {
     commands: Vec<JCommand<'a>>,
     transfers: Vec<JTransfer<'a>>,
     anomalies: Vec<JAnomaly<'a>>,
+    findings: Vec<JFinding<'a>>,
 }
 
 #[derive(Serialize)]
@@ -219,6 +259,7 @@ pub fn session_json(s: &Session) -> String {
         commands: s.commands.iter().map(command).collect(),
         transfers: s.transfers.iter().map(transfer).collect(),
         anomalies: s.anomalies.iter().map(anomaly).collect(),
+        findings: s.findings.iter().map(finding).collect(),
     };
     serde_json::to_string(&j).expect("serialising plain data cannot fail")
 }

@@ -118,6 +118,23 @@ pub fn session_text(s: &Session) -> String {
     for a in &s.anomalies {
         out.push_str(&format!("        ! {}: {}\n", a.kind, sanitize(&a.message)));
     }
+    for f in &s.findings {
+        let at = f
+            .transfer
+            .map(|t| format!(" (transfer {})", t + 1))
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "        {} {} {}{at}: {}\n",
+            match f.severity {
+                crate::findings::Severity::Error => "✗",
+                crate::findings::Severity::Warning => "⚠",
+                crate::findings::Severity::Info => "ℹ",
+            },
+            f.severity.as_str(),
+            f.kind,
+            sanitize(&f.message)
+        ));
+    }
     out
 }
 

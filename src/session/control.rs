@@ -125,6 +125,11 @@ impl ControlState {
     /// Bytes the FTP client sent on the control connection.
     pub fn client_bytes(&mut self, ts: Timestamp, data: &[u8], fx: &mut Vec<Effect>) {
         if self.tls == Tls::Active {
+            // CCC (its command and reply were encrypted): cleartext commands again. Only
+            // noted; parsing does not resume (the JSON contract: not listed after AUTH).
+            if self.session.tls_cleared.is_none() && looks_like_cleartext_command(data) {
+                self.session.tls_cleared = Some(ts);
+            }
             return;
         }
         if self.tls == Tls::Requested && looks_like_tls_record(data) {
@@ -649,6 +654,18 @@ fn t_started(c: &Command) -> bool {
 
 fn first_line(text: &str) -> &str {
     text.lines().next().unwrap_or("")
+}
+
+/// A whole cleartext command line (after CCC) rather than TLS records, which start with a
+/// content type byte 0x14..=0x17.
+fn looks_like_cleartext_command(data: &[u8]) -> bool {
+    data.len() <= 512
+        && data.first().is_some_and(u8::is_ascii_alphabetic)
+        && data.ends_with(b"\r\n")
+        && data[..data.len() - 2]
+            .iter()
+            .all(|b| b.is_ascii_graphic() || *b == b' ')
+        && ftp::parse_command(&data[..data.len() - 2]).is_some()
 }
 
 /// A TLS handshake record (ClientHello) rather than an FTP command.

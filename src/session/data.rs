@@ -1,6 +1,6 @@
 //! A data connection's bytes as they stream: counted and hashed, never buffered.
 
-use crate::model::{DataConnection, Opener};
+use crate::model::{DATA_HEAD, DataConnection, Opener};
 use crate::tcp::{ConnInfo, Side};
 use crate::time::Timestamp;
 use sha2::{Digest, Sha256};
@@ -10,6 +10,8 @@ use sha2::{Digest, Sha256};
 pub struct DataFlow {
     pub log: super::segments::SegmentLog,
     hash: [Sha256; 2],
+    head: [Vec<u8>; 2],
+    head_closed: [bool; 2],
     bytes: [u64; 2],
     gaps: [u64; 2],
     first_data: Option<Timestamp>,
@@ -22,6 +24,8 @@ impl Default for DataFlow {
         DataFlow {
             log: Default::default(),
             hash: [Sha256::new(), Sha256::new()],
+            head: [Vec::new(), Vec::new()],
+            head_closed: [false; 2],
             bytes: [0; 2],
             gaps: [0; 2],
             first_data: None,
@@ -42,13 +46,20 @@ impl DataFlow {
     pub fn data(&mut self, ts: Timestamp, from: Side, data: &[u8]) {
         let i = idx(from);
         self.hash[i].update(data);
+        let room = DATA_HEAD.saturating_sub(self.head[i].len());
+        if room > 0 && !self.head_closed[i] {
+            self.head[i].extend_from_slice(&data[..data.len().min(room)]);
+        }
         self.bytes[i] += data.len() as u64;
         self.first_data.get_or_insert(ts);
         self.last_data = Some(ts);
     }
 
     pub fn gap(&mut self, from: Side, len: u64) {
-        self.gaps[idx(from)] += len;
+        let i = idx(from);
+        self.gaps[i] += len;
+        // The head is the stream's start only: after a hole it would mislead.
+        self.head_closed[i] = true;
     }
 
     pub fn reset(&mut self) {
@@ -99,6 +110,8 @@ impl DataFlow {
             reset: self.reset,
             closed,
             segments: std::mem::take(&mut self.log.segments),
+            head_from_server: std::mem::take(&mut self.head[idx(s)]),
+            head_from_client: std::mem::take(&mut self.head[idx(c)]),
         }
     }
 }

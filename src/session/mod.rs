@@ -175,6 +175,8 @@ pub struct Correlator<'s> {
     sink: &'s mut dyn SessionSink,
     wants_data: bool,
     dns: DnsTracker,
+    /// Diagnosis state that outlives one session (brute force across sessions).
+    findings: crate::findings::Tracker,
     /// Packet number of the packet being processed, in its file (1-based).
     pub frame: u64,
     pub summary: Summary,
@@ -252,6 +254,7 @@ impl<'s> Correlator<'s> {
             wants_data: sink.wants_data(),
             sink,
             dns: DnsTracker::default(),
+            findings: crate::findings::Tracker::default(),
             frame: 0,
             summary: Summary::default(),
         }
@@ -311,6 +314,8 @@ impl<'s> Correlator<'s> {
             dns: self
                 .dns
                 .find(info.addr(client).ip(), info.addr(client.other()).ip(), ts),
+            tls_cleared: None,
+            findings: Vec::new(),
         };
         let state = ControlState::new(session, self.config.limits, self.config.show_passwords);
         self.sessions.insert(id, state);
@@ -431,12 +436,14 @@ impl<'s> Correlator<'s> {
             }
             _ => {
                 self.summary.unmatched_data += 1;
-                self.sink.unmatched(UnmatchedData {
+                let data = UnmatchedData {
                     file: self.file.clone(),
                     session: role.session,
                     conn: dc,
                     reason: role.reason.to_string(),
-                });
+                };
+                self.findings.unmatched(&data);
+                self.sink.unmatched(data);
             }
         }
     }
@@ -452,6 +459,10 @@ impl<'s> Correlator<'s> {
         self.apply(fx);
         self.expectations.drop_session(id);
         self.tls_hosts.retain(|_, v| *v != id);
+        // Diagnosis, before its unclaimed data connections are handed out.
+        let unclaimed: Vec<&crate::model::DataConnection> =
+            s.unclaimed_closed.iter().map(|(dc, _)| dc).collect();
+        s.session.findings = self.findings.conclude(&s.session, &unclaimed);
         for (dc, why) in std::mem::take(&mut s.unclaimed_closed) {
             self.summary.unmatched_data += 1;
             self.sink.unmatched(UnmatchedData {
