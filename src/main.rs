@@ -177,7 +177,7 @@ fn sessions(input: &InputArgs, json: bool) -> Result<u8> {
 }
 
 fn live(args: &LiveArgs) -> Result<u8> {
-    use ftpflow::live::{self, Filtered, LiveConfig, filter::Filter};
+    use ftpflow::live::{self, Filtered, LiveCapture, LiveConfig, filter::Filter};
     use std::io::IsTerminal;
     if args.list {
         for i in live::interfaces()? {
@@ -217,36 +217,36 @@ fn live(args: &LiveArgs) -> Result<u8> {
     let flag = stop.clone();
     ctrlc::set_handler(move || flag.store(true, std::sync::atomic::Ordering::Relaxed))?;
 
+    let capture = LiveCapture::open(&config)?;
+    eprintln!(
+        "ftpflow: capturing on {} (Ctrl-C to stop)",
+        config.interface
+    );
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     let (report, dropped, error) = if json {
         let mut sink = JsonLines::new(&mut out);
         let mut filtered = Filtered::new(&mut sink, filter.clone());
-        let mut report = live::capture(&config, &mut filtered, &stop)?;
+        let mut report = capture.run(&config, &mut filtered, &stop)?;
         filtered.adjust(&mut report.summary);
         let dropped = (filtered.sessions_dropped, filtered.unmatched_dropped);
         (report, dropped, sink.error)
     } else {
         let mut sink = live::events::EventLog::new(&mut out);
         let mut filtered = Filtered::new(&mut sink, filter.clone());
-        let mut report = live::capture(&config, &mut filtered, &stop)?;
+        let mut report = capture.run(&config, &mut filtered, &stop)?;
         filtered.adjust(&mut report.summary);
         let dropped = (filtered.sessions_dropped, filtered.unmatched_dropped);
         let line = live::report_text(&report, dropped.0);
         sink.note(report.end, &line);
         (report, dropped, sink.error)
     };
+    let mut error = error;
     if json && error.is_none() {
-        writeln!(
-            out,
-            "{}",
-            live::report_json(&report, &filter, dropped.0, dropped.1)
-        )?;
-        writeln!(
-            out,
-            "{}",
-            ftpflow::output::json::summary_json(&report.summary)
-        )?;
-        out.flush()?;
+        let capture = live::report_json(&report, &filter, dropped.0, dropped.1);
+        let summary = ftpflow::output::json::summary_json(&report.summary);
+        if let Err(e) = writeln!(out, "{capture}\n{summary}").and_then(|()| out.flush()) {
+            error = Some(e);
+        }
     }
     drop(out);
     for w in &report.summary.warnings {

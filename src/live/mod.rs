@@ -202,16 +202,69 @@ const TICK: Duration = Duration::from_millis(250);
 /// The longest wait for a packet before checking the stop conditions.
 const POLL: Duration = Duration::from_millis(100);
 
-/// Captures on `config.interface` until `--duration`, `--count` or `stop` (set by a signal
-/// handler), analysing every packet into `sink`. Sessions are written as they end; those
-/// still open at the stop are written at the end.
+/// An open capture socket, ready to run (`LiveCapture::open`, then `run`): opening first
+/// lets front ends say "capturing" only once packets are really being received.
 #[cfg(target_os = "linux")]
-pub fn capture(
+pub struct LiveCapture {
+    sock: afpacket::RawSocket,
+}
+
+#[cfg(not(target_os = "linux"))]
+pub struct LiveCapture {
+    _private: (),
+}
+
+impl LiveCapture {
+    /// Opens the capture socket on `config.interface`.
+    pub fn open(config: &LiveConfig) -> Result<LiveCapture, LiveError> {
+        #[cfg(target_os = "linux")]
+        return Ok(LiveCapture {
+            sock: afpacket::RawSocket::open(&config.interface, config.buffer_bytes)?,
+        });
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = config;
+            Err(LiveError::NotLinux)
+        }
+    }
+
+    /// The link type of the packets (Ethernet or raw IP).
+    #[cfg(target_os = "linux")]
+    pub fn link_type(&self) -> crate::capture::LinkType {
+        self.sock.link_type
+    }
+
+    /// Captures until `--duration`, `--count` or `stop` (set by a signal handler), analysing
+    /// every packet into `sink`. Sessions are written as they end; those still open at the
+    /// stop are written at the end.
+    #[cfg(target_os = "linux")]
+    pub fn run(
+        self,
+        config: &LiveConfig,
+        sink: &mut dyn SessionSink,
+        stop: &AtomicBool,
+    ) -> Result<LiveReport, LiveError> {
+        run(self.sock, config, sink, stop)
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    pub fn run(
+        self,
+        _config: &LiveConfig,
+        _sink: &mut dyn SessionSink,
+        _stop: &AtomicBool,
+    ) -> Result<LiveReport, LiveError> {
+        Err(LiveError::NotLinux)
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn run(
+    mut sock: afpacket::RawSocket,
     config: &LiveConfig,
     sink: &mut dyn SessionSink,
     stop: &AtomicBool,
 ) -> Result<LiveReport, LiveError> {
-    let mut sock = afpacket::RawSocket::open(&config.interface, config.buffer_bytes)?;
     let link_type = sock.link_type;
     let mut writer = match &config.write {
         None => None,
@@ -326,15 +379,6 @@ fn write_warning(config: &LiveConfig, e: &std::io::Error) -> String {
         .map(|p| p.display().to_string())
         .unwrap_or_default();
     format!("cannot write {path}: {e}; the capture file stops there, the analysis went on")
-}
-
-#[cfg(not(target_os = "linux"))]
-pub fn capture(
-    _config: &LiveConfig,
-    _sink: &mut dyn SessionSink,
-    _stop: &AtomicBool,
-) -> Result<LiveReport, LiveError> {
-    Err(LiveError::NotLinux)
 }
 
 /// The `capture` JSON record written before the summary of a live run (README "live").
