@@ -260,5 +260,10 @@ fn live(args: &LiveArgs) -> Result<u8> {
     {
         anyhow::bail!("cannot write the output: {e}");
     }
-    Ok(0)
+    // The interface went away or the socket failed: the warning above says so.
+    Ok(if report.stopped_by == live::StopReason::Error {
+        EXIT_INPUT
+    } else {
+        0
+    })
 }

@@ -141,12 +141,10 @@ impl<W: Write> EventLog<W> {
                     Some(c) => detail.push_str(&format!(", {c}")),
                     None => detail.push_str(", no final reply"),
                 }
-                if last {
-                    detail.push_str(if t.complete {
-                        ", complete"
-                    } else {
-                        ", INCOMPLETE"
-                    });
+                // Completeness is only known once the session is over; a transfer found
+                // incomplete then says so (the session's status too).
+                if last && !t.complete {
+                    detail.push_str(", INCOMPLETE");
                 }
                 let ts = t.end;
                 self.line(ts, Some(s.id), "transfer ended", &detail);
