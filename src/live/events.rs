@@ -199,3 +199,145 @@ impl<W: Write> SessionSink for EventLog<W> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ftp::TransferKind;
+    use crate::model::{Command, Reply, Transfer};
+
+    const T0: i64 = 1_800_000_000_000_000_000;
+
+    fn ts(ms: i64) -> Timestamp {
+        Timestamp(T0 + ms * 1_000_000)
+    }
+
+    fn cmd(ms: i64, verb: &str, arg: Option<&str>, code: Option<u16>) -> Command {
+        Command {
+            ts: ts(ms),
+            verb: verb.into(),
+            arg: arg.map(Into::into),
+            replies: code
+                .map(|c| Reply {
+                    ts: ts(ms + 1),
+                    code: c,
+                    text: String::new(),
+                })
+                .into_iter()
+                .collect(),
+        }
+    }
+
+    fn session() -> Session {
+        Session {
+            id: 7,
+            file: "live:test".into(),
+            client: "10.0.0.2:40000".parse().unwrap(),
+            server: "10.0.0.1:21".parse().unwrap(),
+            start: ts(0),
+            end: ts(10),
+            user: Some("alice\x1b[2J".into()),
+            logged_in: true,
+            tls: false,
+            banner: None,
+            commands: vec![
+                cmd(1, "USER", Some("alice"), Some(331)),
+                cmd(2, "PASS", Some("****"), Some(230)),
+                cmd(3, "RETR", Some("a.bin"), None),
+            ],
+            transfers: vec![Transfer {
+                command_index: 2,
+                command: "RETR".into(),
+                arg: Some("a.bin".into()),
+                kind: TransferKind::File,
+                direction: Direction::Download,
+                mode: Some(crate::model::Mode::Passive),
+                announced: None,
+                data: None,
+                bytes: 0,
+                sha256: None,
+                rest: None,
+                announced_size: None,
+                type_code: None,
+                final_code: None,
+                complete: false,
+                encrypted: false,
+                start: ts(3),
+                end: ts(3),
+            }],
+            anomalies: Vec::new(),
+            control_syn_seen: true,
+            control_closed: false,
+            control_reset: false,
+            control_packets: 0,
+            control_segments: Vec::new(),
+            dns: None,
+        }
+    }
+
+    fn text(log: &EventLog<Vec<u8>>) -> String {
+        String::from_utf8(log.out.clone()).unwrap()
+    }
+
+    #[test]
+    fn snapshots_then_end_give_each_event_once() {
+        let mut log = EventLog::new(Vec::new());
+        let mut s = session();
+        log.open_sessions(&[&s]);
+        let first = text(&log);
+        assert_eq!(first.lines().count(), 3, "{first}");
+        assert!(first.contains("#7    session started   10.0.0.2:40000 → 10.0.0.1:21"));
+        // Wire strings are escaped; the login time is the 230's.
+        assert!(
+            first.contains(".003  #7    logged in         alice\\x1b[2J"),
+            "{first}"
+        );
+        assert!(first.contains("transfer started  ↓ RETR a.bin (passive)"));
+        // Nothing changed: nothing new.
+        log.open_sessions(&[&s]);
+        assert_eq!(text(&log), first);
+        // The 226 alone does not end a successful transfer: its data connection must close.
+        s.transfers[0].final_code = Some(226);
+        log.open_sessions(&[&s]);
+        assert_eq!(text(&log), first);
+        assert_eq!(log.tracked(), 1);
+        // The session ends: the transfer (incomplete: no data) and the session end.
+        s.control_closed = true;
+        s.transfers[0].end = ts(9);
+        log.session(s);
+        let all = text(&log);
+        let new: Vec<&str> = all.lines().skip(3).collect();
+        assert_eq!(new.len(), 2, "{all}");
+        assert!(new[0].contains("transfer ended    ↓ RETR a.bin: 0 B, 226, INCOMPLETE"));
+        assert!(new[1].contains("session ended     user alice\\x1b[2J, 3 commands, 1 transfers, 0 B, failed transfer"), "{}", new[1]);
+        assert_eq!(log.tracked(), 0, "nothing is kept for a finished session");
+    }
+
+    #[test]
+    fn a_session_never_seen_in_flight_gets_all_its_events() {
+        let mut log = EventLog::new(Vec::new());
+        let mut s = session();
+        s.transfers[0].final_code = Some(550);
+        log.session(s);
+        let all = text(&log);
+        // The event name follows the timestamp (24 characters) and the session id.
+        let events: Vec<String> = all
+            .lines()
+            .map(|l| {
+                let words: Vec<&str> = l[24..].split_whitespace().skip(1).take(2).collect();
+                words.join(" ")
+            })
+            .collect();
+        assert_eq!(
+            events,
+            [
+                "session started",
+                "logged in",
+                "transfer started",
+                "transfer ended",
+                "session ended"
+            ]
+        );
+        assert!(all.contains(", 550, INCOMPLETE"));
+    }
+}

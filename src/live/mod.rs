@@ -440,3 +440,48 @@ pub fn report_text(r: &LiveReport, sessions_filtered: u64) -> String {
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::Collect;
+
+    #[test]
+    fn filtered_counts_what_it_drops() {
+        let mut collect = Collect::default();
+        let filter = Filter::parse(&["port 2121"]).unwrap();
+        let mut f = Filtered::new(&mut collect, filter);
+        let mk = |server: &str| crate::model::Session {
+            id: 1,
+            file: String::new(),
+            client: "10.0.0.2:40000".parse().unwrap(),
+            server: server.parse().unwrap(),
+            start: Timestamp(0),
+            end: Timestamp(0),
+            user: None,
+            logged_in: false,
+            tls: false,
+            banner: None,
+            commands: Vec::new(),
+            transfers: Vec::new(),
+            anomalies: Vec::new(),
+            control_syn_seen: true,
+            control_closed: true,
+            control_reset: false,
+            control_packets: 0,
+            control_segments: Vec::new(),
+            dns: None,
+        };
+        f.session(mk("10.0.0.1:21"));
+        f.session(mk("10.0.0.1:2121"));
+        assert_eq!(f.sessions_dropped, 1);
+        let mut summary = Summary {
+            sessions: 2,
+            ..Summary::default()
+        };
+        f.adjust(&mut summary);
+        assert_eq!(summary.sessions, 1);
+        assert_eq!(collect.sessions.len(), 1);
+        assert_eq!(collect.sessions[0].server.port(), 2121);
+    }
+}
