@@ -745,13 +745,15 @@ fn live_capture_on_veth() {
             .and_then(|l| l.split(' ').next())
             .and_then(|n| n.parse::<u64>().ok())
     };
-    assert!(
-        stat("packets dropped by kernel") == Some(0)
-            && stat("packets captured") == stat("packets received by filter"),
-        "tcpdump lost packets, its capture cannot be compared: {tcpdump_err}"
-    );
-    let from_tcpdump = analyse_file(&p("tcpdump.pcap"));
-    assert_eq!(sessions_normalised(&from_tcpdump), want, "live vs tcpdump");
+    if stat("packets dropped by kernel") == Some(0)
+        && stat("packets captured") == stat("packets received by filter")
+    {
+        let from_tcpdump = analyse_file(&p("tcpdump.pcap"));
+        assert_eq!(sessions_normalised(&from_tcpdump), want, "live vs tcpdump");
+    } else {
+        // tcpdump, not ftpflow, lost packets (a loaded machine): its capture proves nothing.
+        eprintln!("notice: comparison with tcpdump skipped, tcpdump lost packets: {tcpdump_err}");
+    }
     let from_own = analyse_file(&p("live.pcap"));
     assert_eq!(
         sessions_normalised(&from_own),
