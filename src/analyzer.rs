@@ -44,8 +44,7 @@ impl<'s> Analyzer<'s> {
         reader: &mut CaptureReader,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<(), CaptureError> {
-        self.correlator.set_file(name);
-        self.correlator.summary.files += 1;
+        self.begin(name);
         let mut result = Ok(());
         let mut n = 0u64;
         loop {
@@ -79,6 +78,27 @@ impl<'s> Analyzer<'s> {
         });
         self.end_of_file();
         result
+    }
+
+    /// Starts an input (a file, or a live interface) named `name`: connections do not
+    /// continue across inputs.
+    pub fn begin(&mut self, name: &str) {
+        self.correlator.set_file(name);
+        self.correlator.summary.files += 1;
+    }
+
+    /// Time passes without packets (live capture): connections idle past the timeout are
+    /// closed (their sessions written), and the sink is shown the sessions in flight.
+    pub fn tick(&mut self, now: Timestamp) {
+        self.last_ts = self.last_ts.max(now);
+        self.table.expire(self.last_ts, &mut self.correlator);
+        self.correlator.report_open();
+    }
+
+    /// The end of an input begun with `begin` and fed with `packet`: every connection still
+    /// open is closed and every session written.
+    pub fn end_input(&mut self) {
+        self.end_of_file();
     }
 
     /// One packet.

@@ -51,6 +51,8 @@ enum Cmd {
         #[command(flatten)]
         check: CheckArgs,
     },
+    /// Capture on a network interface and report sessions as they happen (Linux, root or CAP_NET_RAW).
+    Live(LiveArgs),
 }
 
 #[derive(Args, Clone)]
@@ -110,6 +112,51 @@ enum CheckFormat {
     Github,
 }
 
+/// `ftpflow live` (README "Live monitoring").
+#[derive(Args)]
+struct LiveArgs {
+    /// The interface to capture on.
+    #[arg(
+        short = 'i',
+        long = "interface",
+        value_name = "IFACE",
+        required_unless_present = "list"
+    )]
+    interface: Option<String>,
+    /// List the interfaces (state, type, addresses) and exit.
+    #[arg(long)]
+    list: bool,
+    /// Report only sessions matching: `host IP`, `net IP/PREFIX`, `port N`, joined by `or`;
+    /// repeat the option to require several. Data connections of kept sessions are kept.
+    #[arg(long, value_name = "EXPR")]
+    filter: Vec<String>,
+    /// Also write every captured packet to this pcap file.
+    #[arg(short = 'w', long = "write", value_name = "FILE")]
+    write: Option<PathBuf>,
+    /// Stop after this many seconds.
+    #[arg(long, value_name = "SECS")]
+    duration: Option<f64>,
+    /// Stop after this many packets.
+    #[arg(long, value_name = "N")]
+    count: Option<u64>,
+    /// `json`: JSON Lines, one session per line as it ends; `text`: one line per event.
+    /// Default: text on a terminal, json otherwise.
+    #[arg(long, value_name = "FORMAT", value_parser = ["json", "text"])]
+    format: Option<String>,
+    /// The kernel's receive buffer for the capture socket (MiB).
+    #[arg(long, value_name = "MIB", default_value_t = 64)]
+    buffer: usize,
+    /// Also treat this port as an FTP control port (repeatable; 21 always is).
+    #[arg(long = "ftp-port", value_name = "N")]
+    ftp_ports: Vec<u16>,
+    /// Show passwords instead of masking them.
+    #[arg(long)]
+    show_passwords: bool,
+    /// Close a connection silent for this long (seconds).
+    #[arg(long, value_name = "SECS", default_value_t = 600)]
+    idle_timeout: u32,
+}
+
 #[derive(Args, Clone)]
 struct InputArgs {
     /// Capture files (pcap or pcapng, optionally gzip-compressed); `-` reads stdin.
@@ -157,6 +204,7 @@ fn main() -> ExitCode {
         Some(Cmd::View { input }) => view(&input),
         None if std::io::stdout().is_terminal() => view(&cli.input),
         Some(Cmd::Check { input, check }) => run_check(&input, &check),
+        Some(Cmd::Live(args)) => live(&args),
         None => sessions(&cli.input, false),
     };
     match result {
@@ -307,5 +355,97 @@ fn run_check(input: &InputArgs, args: &CheckArgs) -> Result<u8> {
         0
     } else {
         EXIT_VIOLATIONS
+    })
+}
+
+fn live(args: &LiveArgs) -> Result<u8> {
+    use ftpflow::live::{self, Filtered, LiveCapture, LiveConfig, filter::Filter};
+    use std::io::IsTerminal;
+    if args.list {
+        for i in live::interfaces()? {
+            let addrs: Vec<String> = i.addresses.iter().map(|a| a.to_string()).collect();
+            println!(
+                "{:<16} {:<8} {:<12} {:<18} {}",
+                i.name,
+                i.state,
+                i.kind,
+                i.mac.as_deref().unwrap_or("-"),
+                addrs.join(" ")
+            );
+        }
+        return Ok(0);
+    }
+    let filter = Filter::parse(&args.filter)?;
+    let mut config = LiveConfig::new(args.interface.as_deref().unwrap_or_default());
+    config.analyzer.correlator.ftp_ports.extend(&args.ftp_ports);
+    config.analyzer.correlator.show_passwords = args.show_passwords;
+    config.analyzer.tcp.idle_timeout_ns = i64::from(args.idle_timeout) * 1_000_000_000;
+    config.write = args.write.clone();
+    config.count = args.count;
+    config.buffer_bytes = args.buffer.saturating_mul(1 << 20);
+    if let Some(d) = args.duration {
+        config.duration = Some(
+            std::time::Duration::try_from_secs_f64(d)
+                .map_err(|_| anyhow::anyhow!("--duration {d}: not a number of seconds"))?,
+        );
+    }
+    let json = match args.format.as_deref() {
+        Some(f) => f == "json",
+        None => !std::io::stdout().is_terminal(),
+    };
+
+    // Ctrl-C and SIGTERM end the capture cleanly: the loop sees the flag within 100 ms.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = stop.clone();
+    ctrlc::set_handler(move || flag.store(true, std::sync::atomic::Ordering::Relaxed))?;
+
+    let capture = LiveCapture::open(&config)?;
+    eprintln!(
+        "ftpflow: capturing on {} (Ctrl-C to stop)",
+        config.interface
+    );
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let (report, dropped, error) = if json {
+        let mut sink = JsonLines::new(&mut out);
+        let mut filtered = Filtered::new(&mut sink, filter.clone());
+        let mut report = capture.run(&config, &mut filtered, &stop)?;
+        filtered.adjust(&mut report.summary);
+        let dropped = (filtered.sessions_dropped, filtered.unmatched_dropped);
+        (report, dropped, sink.error)
+    } else {
+        let mut sink = live::events::EventLog::new(&mut out);
+        let mut filtered = Filtered::new(&mut sink, filter.clone());
+        let mut report = capture.run(&config, &mut filtered, &stop)?;
+        filtered.adjust(&mut report.summary);
+        let dropped = (filtered.sessions_dropped, filtered.unmatched_dropped);
+        let line = live::report_text(&report, dropped.0);
+        sink.note(report.end, &line);
+        (report, dropped, sink.error)
+    };
+    let mut error = error;
+    if json && error.is_none() {
+        let capture = live::report_json(&report, &filter, dropped.0, dropped.1);
+        let summary = ftpflow::output::json::summary_json(&report.summary);
+        if let Err(e) = writeln!(out, "{capture}\n{summary}").and_then(|()| out.flush()) {
+            error = Some(e);
+        }
+    }
+    drop(out);
+    for w in &report.summary.warnings {
+        eprintln!("ftpflow: warning: {w}");
+    }
+    if json {
+        eprintln!("ftpflow: {}", live::report_text(&report, dropped.0));
+    }
+    if let Some(e) = error
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        anyhow::bail!("cannot write the output: {e}");
+    }
+    // The interface went away or the socket failed: the warning above says so.
+    Ok(if report.stopped_by == live::StopReason::Error {
+        EXIT_INPUT
+    } else {
+        0
     })
 }

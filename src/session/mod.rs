@@ -39,6 +39,11 @@ pub trait SessionSink {
     fn data_gap(&mut self, conn: u64, from_server: bool, len: u64) {
         let _ = (conn, from_server, len);
     }
+    /// The sessions in flight (not yet written), by id, as they stand now; called from time
+    /// to time by live front ends (`Analyzer::tick`) so they can show progress.
+    fn open_sessions(&mut self, open: &[&Session]) {
+        let _ = open;
+    }
 }
 
 /// Collects everything in memory (tests, and front ends that need the whole result).
@@ -274,6 +279,13 @@ impl<'s> Correlator<'s> {
 
     pub fn open_sessions(&self) -> usize {
         self.sessions.len()
+    }
+
+    /// Shows the sink the sessions in flight (`SessionSink::open_sessions`), by id.
+    pub fn report_open(&mut self) {
+        let mut open: Vec<&Session> = self.sessions.values().map(|s| &s.session).collect();
+        open.sort_unstable_by_key(|s| s.id);
+        self.sink.open_sessions(&open);
     }
 
     fn count(&mut self, kind: &str) {
