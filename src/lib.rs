@@ -9,6 +9,7 @@ pub mod capture;
 pub mod decode;
 pub mod dns;
 pub mod ftp;
+pub mod ladder;
 pub mod model;
 pub mod output;
 pub mod session;
