@@ -160,7 +160,7 @@ pub struct Row {
     /// Empty for headings.
     pub time_label: String,
     pub kind: RowKind,
-    /// An anomaly that happened at this row (sanitised).
+    /// The anomalies that happened at this row (sanitised; several are separated by `\n`).
     pub anomaly: Option<String>,
 }
 
@@ -940,7 +940,7 @@ impl<'a> Builder<'a> {
                 let slot = &mut rows[k].anomaly;
                 match slot {
                     Some(prev) => {
-                        prev.push_str("; ");
+                        prev.push('\n');
                         prev.push_str(&text);
                     }
                     None => *slot = Some(text),

@@ -406,16 +406,15 @@ fn gutter(c: &mut Canvas, geo: &Geometry, time: &str, anomaly: bool, warn: char)
     }
 }
 
-/// Places a label two columns right of `lo`, moved left if it would not fit, cut to `w`.
+/// Places a label two columns right of `lo`, cut to `w` with an ellipsis; when the room
+/// there is small, the label is moved left so more of it shows.
 fn place(c: &mut Canvas, lo: usize, w: usize, text: &str, style: Style, ascii: bool) {
     let want = width(text);
     let mut x = lo + 2;
-    if x + want > w {
-        // Move left, but not past the start of the lifelines' area.
-        x = w.saturating_sub(want).max(lo.saturating_sub(want.min(lo) / 2)).min(x);
+    if x + want + 1 > w && w.saturating_sub(x) < 32 {
+        x = w.saturating_sub(want + 1).max(lo.saturating_sub(32)).min(x);
     }
-    let room = w.saturating_sub(x + 1);
-    let label = fit(text, room, ascii);
+    let label = fit(text, w.saturating_sub(x + 1), ascii);
     // Keep a blank column either side so the text does not touch a lifeline.
     c.put(x.saturating_sub(1), ' ', Style::Plain);
     let end = c.text(x, &label, style);
@@ -424,7 +423,38 @@ fn place(c: &mut Canvas, lo: usize, w: usize, text: &str, style: Style, ascii: b
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Splits text into lines of at most `max` columns at spaces (a longer word is cut).
+fn wrap(text: &str, max: usize) -> Vec<String> {
+    let max = max.max(8);
+    let mut lines = Vec::new();
+    let mut cur = String::new();
+    for word in text.split(' ') {
+        let sep = usize::from(!cur.is_empty());
+        if !cur.is_empty() && width(&cur) + sep + width(word) > max {
+            lines.push(std::mem::take(&mut cur));
+        }
+        if !cur.is_empty() {
+            cur.push(' ');
+        }
+        cur.push_str(word);
+        while width(&cur) > max {
+            let head = fit(&cur, max, true);
+            let head = head.trim_end_matches("...").to_string();
+            let rest = cur[head.len()..].to_string();
+            if head.is_empty() {
+                break;
+            }
+            lines.push(head);
+            cur = rest;
+        }
+    }
+    if !cur.is_empty() || lines.is_empty() {
+        lines.push(cur);
+    }
+    lines
+}
+
+/// The anomalies of a row, one per line, wrapped (never cut: they are the point).
 fn anomaly_line(
     out: &mut String,
     geo: &Geometry,
@@ -435,16 +465,23 @@ fn anomaly_line(
     g: &Glyphs,
     lifelines: &dyn Fn(&mut Canvas),
 ) {
-    let mut c = Canvas::new();
-    lifelines(&mut c);
-    let _ = geo;
-    place(
-        &mut c,
-        lo,
-        w,
-        &format!("{} {}", g.warn, sanitize(text)),
-        Style::Anomaly,
-        opts.ascii,
-    );
-    c.render(opts.color, out);
+    let mut x = lo + 2;
+    if w.saturating_sub(x) < 40 {
+        x = geo.gutter;
+    }
+    let room = w.saturating_sub(x + 1);
+    for a in text.split('\n') {
+        for (k, part) in wrap(&sanitize(a), room.saturating_sub(2)).iter().enumerate() {
+            let mut c = Canvas::new();
+            lifelines(&mut c);
+            let lead = if k == 0 { g.warn } else { ' ' };
+            let t = format!("{lead} {part}");
+            c.put(x.saturating_sub(1), ' ', Style::Plain);
+            let end = c.text(x, &t, Style::Anomaly);
+            if end < c.cells.len() {
+                c.put(end, ' ', Style::Plain);
+            }
+            c.render(opts.color, out);
+        }
+    }
 }
