@@ -156,7 +156,15 @@ fn main() -> ExitCode {
 /// Runs every capture through one analyzer into `sink`, reporting unusable inputs and
 /// warnings on stderr. Returns whether all inputs were usable.
 fn analyse(input: &InputArgs, sink: &mut dyn SessionSink) -> (bool, ftpflow::model::Summary) {
-    let (summary, errors) = analyse_files(&input.captures, input.config(), sink, &mut |_, _| {});
+    analyse_with(input, input.config(), sink)
+}
+
+fn analyse_with(
+    input: &InputArgs,
+    config: AnalyzerConfig,
+    sink: &mut dyn SessionSink,
+) -> (bool, ftpflow::model::Summary) {
+    let (summary, errors) = analyse_files(&input.captures, config, sink, &mut |_, _| {});
     for e in &errors {
         eprintln!("ftpflow: {e}");
     }
@@ -253,7 +261,7 @@ fn ladder(input: &InputArgs, args: &LadderArgs) -> Result<u8> {
     };
     let out = std::io::BufWriter::with_capacity(1 << 16, out);
     let mut sink = LadderSink::new(out, format, layout, text, args.session);
-    let (ok, summary) = analyse(input, &mut sink);
+    let (ok, summary) = analyse_with(input, config, &mut sink);
     sink.finish();
     if let Some(e) = sink.error.take()
         && e.kind() != std::io::ErrorKind::BrokenPipe
@@ -264,14 +272,20 @@ fn ladder(input: &InputArgs, args: &LadderArgs) -> Result<u8> {
         if let Some(id) = args.session
             && sink.drawn.is_empty()
         {
-            anyhow::bail!("there is no session {id} in the capture (`ftpflow sessions` lists them)");
+            anyhow::bail!(
+                "there is no session {id} in the capture (`ftpflow sessions` lists them)"
+            );
         }
         if format.single_diagram() && sink.drawn.len() > 1 {
             let ids: Vec<String> = sink.drawn.iter().map(|i| i.to_string()).collect();
             anyhow::bail!(
                 "the capture holds {} sessions and a {} file holds one diagram: choose one with --session N (sessions: {})",
                 ids.len(),
-                if format == Format::Svg { "SVG" } else { "Mermaid" },
+                if format == Format::Svg {
+                    "SVG"
+                } else {
+                    "Mermaid"
+                },
                 ids.join(", ")
             );
         }

@@ -5,7 +5,7 @@
 
 use crate::decode::TcpFlags;
 use crate::ftp::Direction;
-use crate::model::{DataConnection, Session, SegmentRecord, TransferKind, UnmatchedData};
+use crate::model::{DataConnection, SegmentRecord, Session, TransferKind, UnmatchedData};
 use crate::output::sanitize;
 use crate::output::text::{clock, date};
 use crate::time::Timestamp;
@@ -708,7 +708,12 @@ impl<'a> Builder<'a> {
                 String::new()
             };
             let rate = duration.map(|ns| bytes as f64 * 8.0 / (ns as f64 / 1e9));
-            let mut label = format!("{}{} {}{segs}", ports(from_client), item.what, thousands(bytes));
+            let mut label = format!(
+                "{}{} {}{segs}",
+                ports(from_client),
+                item.what,
+                thousands(bytes)
+            );
             if let (Some(ns), Some(r)) = (duration, rate) {
                 label.push_str(&format!(", {}, {}", duration_text(ns), rate_text(r)));
             }
@@ -851,7 +856,10 @@ impl<'a> Builder<'a> {
                     continue;
                 }
                 // Preparation not followed by a transfer.
-                let verbs: Vec<&str> = cmds[i..j.max(i + 1)].iter().map(|c| c.verb.as_str()).collect();
+                let verbs: Vec<&str> = cmds[i..j.max(i + 1)]
+                    .iter()
+                    .map(|c| c.verb.as_str())
+                    .collect();
                 out.push((c.ts, format!("Prepare a transfer ({})", list_verbs(&verbs))));
                 i = j.max(i + 1);
                 continue;
@@ -885,7 +893,8 @@ impl<'a> Builder<'a> {
                 }
                 "USER" | "PASS" | "ACCT" => {
                     let mut j = i;
-                    while j < cmds.len() && matches!(cmds[j].verb.as_str(), "USER" | "PASS" | "ACCT")
+                    while j < cmds.len()
+                        && matches!(cmds[j].verb.as_str(), "USER" | "PASS" | "ACCT")
                     {
                         j += 1;
                     }
@@ -935,7 +944,10 @@ impl<'a> Builder<'a> {
                 .rposition(|r| {
                     !matches!(r.kind, RowKind::Heading(_)) && r.ts.is_some_and(|t| t <= a.ts)
                 })
-                .or_else(|| rows.iter().position(|r| !matches!(r.kind, RowKind::Heading(_))));
+                .or_else(|| {
+                    rows.iter()
+                        .position(|r| !matches!(r.kind, RowKind::Heading(_)))
+                });
             if let Some(k) = target {
                 let slot = &mut rows[k].anomaly;
                 match slot {
@@ -1033,7 +1045,9 @@ fn list_verbs(verbs: &[&str]) -> String {
 }
 
 fn arg_text(arg: &Option<String>) -> String {
-    arg.as_deref().map(|a| sanitize(a).into_owned()).unwrap_or_default()
+    arg.as_deref()
+        .map(|a| sanitize(a).into_owned())
+        .unwrap_or_default()
 }
 
 fn transfer_heading(c: &crate::model::Command, verbs: &str) -> String {
@@ -1172,9 +1186,9 @@ fn segment_label(info: &SegmentInfo, full: bool) -> String {
         if let Some(a) = info.rel_ack {
             s.push_str(&format!(" ack={a}"));
         }
-        if info.len > 0 {
-            s.push_str(&format!(" len={}", info.len));
-        }
+    }
+    if info.len > 0 {
+        s.push_str(&format!(" len={}", info.len));
     }
     s
 }
@@ -1197,7 +1211,11 @@ pub fn thousands(n: u64) -> String {
 fn secs(ns: i64) -> String {
     let sign = if ns < 0 { "-" } else { "" };
     let ns = ns.unsigned_abs();
-    format!("{sign}{}.{:06}", ns / 1_000_000_000, ns % 1_000_000_000 / 1000)
+    format!(
+        "{sign}{}.{:06}",
+        ns / 1_000_000_000,
+        ns % 1_000_000_000 / 1000
+    )
 }
 
 /// "12 ms", "850 µs", "2.41 s".

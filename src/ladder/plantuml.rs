@@ -8,12 +8,19 @@ use std::fmt::Write;
 
 /// Always escaped: what starts a tag, an escape, a quote or an entity.
 fn always(c: char) -> bool {
-    c.is_ascii_punctuation() && matches!(c, '<' | '>' | '\\' | '&' | '"' | '#' | '~' | '`' | '{' | '}' | '$')
+    c.is_ascii_punctuation()
+        && matches!(
+            c,
+            '<' | '>' | '\\' | '&' | '"' | '#' | '~' | '`' | '{' | '}' | '$'
+        )
 }
 
 /// Escaped when doubled (Creole markup such as `**bold**`, `--strike--`, `[[link]]`).
 fn markup(c: char) -> bool {
-    matches!(c, '*' | '/' | '-' | '_' | '^' | '=' | '[' | ']' | '|' | '%' | '\'' | ':')
+    matches!(
+        c,
+        '*' | '/' | '-' | '_' | '^' | '=' | '[' | ']' | '|' | '%' | '\'' | ':'
+    )
 }
 
 pub fn escape(s: &str) -> String {
@@ -21,8 +28,7 @@ pub fn escape(s: &str) -> String {
     let chars: Vec<char> = clean.chars().collect();
     let mut out = String::with_capacity(s.len());
     for (i, &c) in chars.iter().enumerate() {
-        let doubled = markup(c)
-            && (chars.get(i + 1) == Some(&c) || (i > 0 && chars[i - 1] == c));
+        let doubled = markup(c) && (chars.get(i + 1) == Some(&c) || (i > 0 && chars[i - 1] == c));
         if always(c) || doubled || c.is_control() {
             let _ = write!(out, "<U+{:04X}>", c as u32);
         } else {
@@ -109,11 +115,8 @@ pub fn render(ladder: &Ladder) -> String {
                 );
                 if let Some(a) = &r.anomaly {
                     for line in a.split('\n') {
-                        let _ = writeln!(
-                            s,
-                            "note right of L{lifeline} #FFE4E6 : ⚠ {}",
-                            escape(line)
-                        );
+                        let _ =
+                            writeln!(s, "note right of L{lifeline} #FFE4E6 : ⚠ {}", escape(line));
                     }
                 }
             }

@@ -72,7 +72,9 @@ pub fn render(ladder: &Ladder) -> String {
     for r in &ladder.rows {
         match &r.kind {
             RowKind::Heading(_) => y += HEADING_H,
-            RowKind::Arrow { from, to, label, .. } => {
+            RowKind::Arrow {
+                from, to, label, ..
+            } => {
                 let lo = xs[*from].min(xs[*to]);
                 right = right.max(lo + 8.0 + text_w(label) + 16.0);
                 y += ROW_H;

@@ -147,14 +147,35 @@ pub fn fit(s: &str, max: usize, ascii: bool) -> String {
     out
 }
 
+/// The ladder's own non-ASCII symbols in ASCII (wire text keeps its characters, sanitised).
+fn asciify(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '→' => out.push_str("->"),
+            '…' => out.push_str("..."),
+            'µ' => out.push('u'),
+            '·' => out.push('*'),
+            '⚠' => out.push('!'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// One output line as cells, so arrows, lifelines and labels can overwrite each other.
 struct Canvas {
     cells: Vec<(String, Style)>,
+    ascii: bool,
 }
 
 impl Canvas {
-    fn new() -> Self {
-        Canvas { cells: Vec::new() }
+    /// `ascii`: the ladder's own symbols in text are written in ASCII.
+    fn new(ascii: bool) -> Self {
+        Canvas {
+            cells: Vec::new(),
+            ascii,
+        }
     }
     fn ensure(&mut self, n: usize) {
         if self.cells.len() < n {
@@ -168,6 +189,13 @@ impl Canvas {
     /// Writes text from column `x`; a wide character takes two cells (the second empty).
     fn text(&mut self, x: usize, s: &str, style: Style) -> usize {
         let mut x = x;
+        let converted;
+        let s = if self.ascii {
+            converted = asciify(s);
+            converted.as_str()
+        } else {
+            s
+        };
         for c in s.chars() {
             match c.width() {
                 Some(0) | None => {
@@ -282,14 +310,18 @@ pub fn render(ladder: &Ladder, opts: &TextOptions) -> String {
         }
     };
 
-    let mut c = Canvas::new();
-    c.text(0, &fit(&sanitize(&ladder.title), w, opts.ascii), Style::Bold);
+    let mut c = Canvas::new(opts.ascii);
+    c.text(
+        0,
+        &fit(&sanitize(&ladder.title), w, opts.ascii),
+        Style::Bold,
+    );
     c.render(opts.color, &mut out);
     out.push('\n');
 
     // Host headers: role bracketed across the group, address under it.
-    let mut roles = Canvas::new();
-    let mut addrs = Canvas::new();
+    let mut roles = Canvas::new(opts.ascii);
+    let mut addrs = Canvas::new(opts.ascii);
     for (h, host) in ladder.hosts.iter().enumerate() {
         let (x0, gw) = geo.groups[h];
         let inner = gw.saturating_sub(1);
@@ -305,18 +337,22 @@ pub fn render(ladder: &Ladder, opts: &TextOptions) -> String {
         let lx = x0 + (inner.saturating_sub(lw + 2)) / 2;
         roles.text(lx, &format!(" {label} "), Style::Bold);
         let addr = fit(&host.addr.to_string(), inner, opts.ascii);
-        addrs.text(x0 + (inner.saturating_sub(width(&addr))) / 2, &addr, Style::Plain);
+        addrs.text(
+            x0 + (inner.saturating_sub(width(&addr))) / 2,
+            &addr,
+            Style::Plain,
+        );
     }
     roles.render(opts.color, &mut out);
     addrs.render(opts.color, &mut out);
-    let mut ports = Canvas::new();
+    let mut ports = Canvas::new(opts.ascii);
     for (i, l) in ladder.lifelines.iter().enumerate() {
         let label = &l.label;
         let x = geo.xs[i].saturating_sub(width(label) / 2);
         ports.text(x, label, Style::Bold);
     }
     ports.render(opts.color, &mut out);
-    let mut c = Canvas::new();
+    let mut c = Canvas::new(opts.ascii);
     lifelines(&mut c);
     c.render(opts.color, &mut out);
 
@@ -324,11 +360,11 @@ pub fn render(ladder: &Ladder, opts: &TextOptions) -> String {
         match &row.kind {
             RowKind::Heading(text) => {
                 if k > 0 {
-                    let mut c = Canvas::new();
+                    let mut c = Canvas::new(opts.ascii);
                     lifelines(&mut c);
                     c.render(opts.color, &mut out);
                 }
-                let mut c = Canvas::new();
+                let mut c = Canvas::new(opts.ascii);
                 let x0 = geo.gutter.saturating_sub(2);
                 c.put(x0, g.heading, Style::Bold);
                 c.put(x0 + 1, g.heading, Style::Bold);
@@ -351,12 +387,12 @@ pub fn render(ladder: &Ladder, opts: &TextOptions) -> String {
                 let (lo, hi) = (xa.min(xb), xa.max(xb));
                 let st = conn_style(*conn);
                 // The label line.
-                let mut c = Canvas::new();
+                let mut c = Canvas::new(opts.ascii);
                 lifelines(&mut c);
                 place(&mut c, lo, w, &sanitize(label), st, opts.ascii);
                 c.render(opts.color, &mut out);
                 // The arrow line.
-                let mut c = Canvas::new();
+                let mut c = Canvas::new(opts.ascii);
                 gutter(&mut c, &geo, &row.time_label, row.anomaly.is_some(), g.warn);
                 lifelines(&mut c);
                 let line = line_char(*style, opts.ascii);
@@ -382,11 +418,11 @@ pub fn render(ladder: &Ladder, opts: &TextOptions) -> String {
             } => {
                 let x = geo.xs[*lifeline];
                 let st = conn.map_or(Style::Dim, conn_style);
-                let mut c = Canvas::new();
+                let mut c = Canvas::new(opts.ascii);
                 gutter(&mut c, &geo, &row.time_label, row.anomaly.is_some(), g.warn);
                 lifelines(&mut c);
                 let text = format!("{} {}", g.note, sanitize(text));
-                place(&mut c, x, w, &text, st, opts.ascii);
+                place_shifted(&mut c, x, w, &text, st, opts.ascii, true);
                 c.render(opts.color, &mut out);
                 if let Some(a) = &row.anomaly {
                     anomaly_line(&mut out, &geo, x, w, a, opts, g, &lifelines);
@@ -409,10 +445,28 @@ fn gutter(c: &mut Canvas, geo: &Geometry, time: &str, anomaly: bool, warn: char)
 /// Places a label two columns right of `lo`, cut to `w` with an ellipsis; when the room
 /// there is small, the label is moved left so more of it shows.
 fn place(c: &mut Canvas, lo: usize, w: usize, text: &str, style: Style, ascii: bool) {
+    place_shifted(c, lo, w, text, style, ascii, false)
+}
+
+/// `place`; with `free`, the text may move up to 48 columns left to be shown whole (notes,
+/// which belong to one lifeline rather than to an arrow's span).
+fn place_shifted(
+    c: &mut Canvas,
+    lo: usize,
+    w: usize,
+    text: &str,
+    style: Style,
+    ascii: bool,
+    free: bool,
+) {
     let want = width(text);
     let mut x = lo + 2;
-    if x + want + 1 > w && w.saturating_sub(x) < 32 {
-        x = w.saturating_sub(want + 1).max(lo.saturating_sub(32)).min(x);
+    if x + want + 1 > w && (free || w.saturating_sub(x) < 32) {
+        let limit = if free { 48 } else { 32 };
+        x = w
+            .saturating_sub(want + 1)
+            .max(lo.saturating_sub(limit))
+            .min(x);
     }
     let label = fit(text, w.saturating_sub(x + 1), ascii);
     // Keep a blank column either side so the text does not touch a lifeline.
@@ -455,6 +509,7 @@ fn wrap(text: &str, max: usize) -> Vec<String> {
 }
 
 /// The anomalies of a row, one per line, wrapped (never cut: they are the point).
+#[allow(clippy::too_many_arguments)]
 fn anomaly_line(
     out: &mut String,
     geo: &Geometry,
@@ -471,8 +526,11 @@ fn anomaly_line(
     }
     let room = w.saturating_sub(x + 1);
     for a in text.split('\n') {
-        for (k, part) in wrap(&sanitize(a), room.saturating_sub(2)).iter().enumerate() {
-            let mut c = Canvas::new();
+        for (k, part) in wrap(&sanitize(a), room.saturating_sub(2))
+            .iter()
+            .enumerate()
+        {
+            let mut c = Canvas::new(opts.ascii);
             lifelines(&mut c);
             let lead = if k == 0 { g.warn } else { ' ' };
             let t = format!("{lead} {part}");
