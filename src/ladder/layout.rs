@@ -840,7 +840,11 @@ impl<'a> Builder<'a> {
             let v = c.verb.as_str();
             if PREP.contains(&v) || crate::ftp::is_transfer_verb(v) {
                 let mut j = i;
-                while j < cmds.len() && PREP.contains(&cmds[j].verb.as_str()) {
+                // Clients ask SIZE/MDTM between PASV and RETR (curl): part of the transfer.
+                while j < cmds.len()
+                    && (PREP.contains(&cmds[j].verb.as_str())
+                        || matches!(cmds[j].verb.as_str(), "SIZE" | "MDTM"))
+                {
                     j += 1;
                 }
                 if j < cmds.len() && crate::ftp::is_transfer_verb(&cmds[j].verb) {
@@ -855,13 +859,14 @@ impl<'a> Builder<'a> {
                     i = j + 1;
                     continue;
                 }
-                // Preparation not followed by a transfer.
-                let verbs: Vec<&str> = cmds[i..j.max(i + 1)]
-                    .iter()
-                    .map(|c| c.verb.as_str())
-                    .collect();
+                // Preparation not followed by a transfer (up to the first SIZE/MDTM).
+                let j = (i..j)
+                    .find(|&k| !PREP.contains(&cmds[k].verb.as_str()))
+                    .unwrap_or(j)
+                    .max(i + 1);
+                let verbs: Vec<&str> = cmds[i..j].iter().map(|c| c.verb.as_str()).collect();
                 out.push((c.ts, format!("Prepare a transfer ({})", list_verbs(&verbs))));
-                i = j.max(i + 1);
+                i = j;
                 continue;
             }
             let arg = arg_text(&c.arg);

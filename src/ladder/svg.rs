@@ -80,7 +80,8 @@ pub fn render(ladder: &Ladder) -> String {
                 y += ROW_H;
                 if let Some(a) = &r.anomaly {
                     for line in a.split('\n') {
-                        right = right.max(lo + 8.0 + text_w(line) + 30.0);
+                        // Bold text is wider.
+                        right = right.max(lo + 8.0 + text_w(line) * 1.15 + 30.0);
                         y += 16.0;
                     }
                 }
@@ -89,7 +90,9 @@ pub fn render(ladder: &Ladder) -> String {
                 right = right.max(xs[*lifeline] + 8.0 + text_w(text) + 30.0);
                 y += ROW_H;
                 if let Some(a) = &r.anomaly {
-                    right = right.max(xs[*lifeline] + text_w(a) + 30.0);
+                    for line in a.split('\n') {
+                        right = right.max(xs[*lifeline] + 8.0 + text_w(line) * 1.15 + 30.0);
+                    }
                     y += 16.0 * a.split('\n').count() as f64;
                 }
             }
