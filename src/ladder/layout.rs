@@ -1252,3 +1252,169 @@ pub fn rate_text(bps: f64) -> String {
         format!("{bps:.0} bit/s")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Command, DataConnection, Opener, Reply, Transfer};
+
+    fn ts(ms: i64) -> Timestamp {
+        Timestamp(ms * 1_000_000)
+    }
+
+    fn conn(id: u64, cport: u16, sport: u16, start: i64, end: i64) -> DataConnection {
+        DataConnection {
+            id,
+            client: format!("10.0.0.2:{cport}").parse().unwrap(),
+            server: format!("10.0.0.1:{sport}").parse().unwrap(),
+            opened_by: Opener::Client,
+            syn_seen: true,
+            start: ts(start),
+            end: ts(end),
+            bytes_from_server: 10,
+            bytes_from_client: 0,
+            sha256_from_server: String::new(),
+            sha256_from_client: String::new(),
+            gap_bytes_from_server: 0,
+            gap_bytes_from_client: 0,
+            retransmitted_bytes: 0,
+            first_data: Some(ts(start + 1)),
+            last_data: Some(ts(start + 1)),
+            packets: 5,
+            reset: false,
+            closed: true,
+            segments: Vec::new(),
+        }
+    }
+
+    fn session(conns: Vec<DataConnection>) -> Session {
+        let mut commands = Vec::new();
+        let mut transfers = Vec::new();
+        for (i, d) in conns.into_iter().enumerate() {
+            commands.push(Command {
+                ts: d.start,
+                verb: "PASV".into(),
+                arg: None,
+                replies: vec![],
+            });
+            commands.push(Command {
+                ts: d.start,
+                verb: "RETR".into(),
+                arg: Some(format!("f{i}\u{1b}[2J")),
+                replies: vec![Reply {
+                    ts: d.end,
+                    code: 226,
+                    text: "OK\nsecond line".into(),
+                }],
+            });
+            transfers.push(Transfer {
+                command_index: commands.len() - 1,
+                command: "RETR".into(),
+                arg: commands.last().unwrap().arg.clone(),
+                kind: TransferKind::File,
+                direction: Direction::Download,
+                mode: Some(crate::model::Mode::Passive),
+                announced: None,
+                bytes: 10,
+                sha256: None,
+                rest: None,
+                announced_size: None,
+                type_code: None,
+                final_code: Some(226),
+                complete: true,
+                encrypted: false,
+                start: d.start,
+                end: d.end,
+                data: Some(d),
+            });
+        }
+        Session {
+            id: 1,
+            file: "t.pcap".into(),
+            client: "10.0.0.2:40000".parse().unwrap(),
+            server: "10.0.0.1:21".parse().unwrap(),
+            start: ts(0),
+            end: ts(1000),
+            user: None,
+            logged_in: false,
+            tls: false,
+            banner: None,
+            commands,
+            transfers,
+            anomalies: vec![],
+            control_syn_seen: true,
+            control_closed: true,
+            control_reset: false,
+            control_packets: 0,
+            control_segments: vec![],
+            dns: None,
+        }
+    }
+
+    #[test]
+    fn lanes_are_shared_only_by_connections_that_do_not_overlap() {
+        // Five connections: 0-10, 5-15 overlap; the rest follow one another.
+        let conns = vec![
+            conn(1, 50001, 30001, 0, 10),
+            conn(2, 50002, 30002, 5, 15),
+            conn(3, 50003, 30003, 20, 30),
+            conn(4, 50004, 30004, 31, 40),
+            conn(5, 50005, 30005, 41, 50),
+        ];
+        let l = layout(&session(conns), &LayoutOptions::default());
+        let data: Vec<&Lifeline> = l
+            .lifelines
+            .iter()
+            .filter(|l| l.kind == LifelineKind::Data)
+            .collect();
+        // Two lanes per side, not five; a lane used by one connection keeps its port.
+        assert_eq!(data.len(), 4, "{data:?}");
+        let labels: Vec<&str> = l.lifelines.iter().map(|l| l.label.as_str()).collect();
+        assert_eq!(labels, ["data1", "30002", "21", "40000", "data1", "50002"]);
+        // Arrows on shared lanes name their ports.
+        assert!(l.rows.iter().any(|r| matches!(&r.kind,
+            RowKind::Arrow { label, .. } if label.starts_with("30002→50002 "))));
+        // Few ports: one lifeline each, labelled by port.
+        let l = layout(
+            &session(vec![
+                conn(1, 50001, 30001, 0, 10),
+                conn(2, 50002, 30002, 20, 30),
+            ]),
+            &LayoutOptions::default(),
+        );
+        let labels: Vec<&str> = l.lifelines.iter().map(|l| l.label.as_str()).collect();
+        assert_eq!(labels, ["30001", "30002", "21", "40000", "50001", "50002"]);
+    }
+
+    #[test]
+    fn wire_strings_are_sanitised_and_replies_folded() {
+        let l = layout(
+            &session(vec![conn(1, 50001, 30001, 0, 10)]),
+            &LayoutOptions::default(),
+        );
+        for r in &l.rows {
+            let text = match &r.kind {
+                RowKind::Heading(t) => t.clone(),
+                RowKind::Arrow { label, detail, .. } => format!("{label}{}", detail.text),
+                RowKind::Note { text, .. } => text.clone(),
+            };
+            assert!(!text.contains('\u{1b}'), "{text}");
+        }
+        assert!(l.rows.iter().any(|r| matches!(&r.kind,
+            RowKind::Arrow { label, .. } if label == "226 OK (+1 lines)")));
+        assert!(l.rows.iter().any(|r| matches!(&r.kind,
+            RowKind::Heading(h) if h == "Download f0\\x1b[2J (PASV + RETR)")));
+    }
+
+    #[test]
+    fn numbers_read_well() {
+        assert_eq!(thousands(0), "0 B");
+        assert_eq!(thousands(1402), "1,402 B");
+        assert_eq!(thousands(1_234_567), "1,234,567 B");
+        assert_eq!(duration_text(12_000_000), "12 ms");
+        assert_eq!(duration_text(850_000), "850 µs");
+        assert_eq!(rate_text(800_000.0), "800.0 kbit/s");
+        assert_eq!(flag_names(0x12), "SYN, ACK");
+        assert_eq!(flag_names(0x19), "FIN, PSH, ACK");
+    }
+}

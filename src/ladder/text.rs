@@ -543,3 +543,28 @@ fn anomaly_line(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fit_counts_columns_not_bytes() {
+        assert_eq!(fit("readme.txt", 20, false), "readme.txt");
+        assert_eq!(fit("readme.txt", 6, false), "readm…");
+        assert_eq!(fit("readme.txt", 6, true), "rea...");
+        // Wide characters take two columns.
+        assert_eq!(width("日本"), 4);
+        assert_eq!(fit("日本語のファイル", 7, false), "日本語…");
+    }
+
+    #[test]
+    fn wrap_keeps_every_word() {
+        let lines = wrap("size-mismatch: RETR large.bin: 87440 bytes transferred", 20);
+        assert!(lines.iter().all(|l| width(l) <= 20), "{lines:?}");
+        assert_eq!(
+            lines.join(" "),
+            "size-mismatch: RETR large.bin: 87440 bytes transferred"
+        );
+    }
+}
