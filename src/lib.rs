@@ -13,6 +13,7 @@ pub mod export;
 pub mod extract;
 pub mod findings;
 pub mod ftp;
+pub mod ladder;
 pub mod live;
 pub mod model;
 pub mod output;

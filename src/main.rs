@@ -16,7 +16,7 @@ use std::process::ExitCode;
 struct Cli {
     #[command(subcommand)]
     command: Option<Cmd>,
-    /// Without a subcommand: the sessions of these captures.
+    /// Without a subcommand: the TUI on a terminal, else the text ladder of every session.
     #[command(flatten)]
     input: InputArgs,
 }
@@ -36,6 +36,13 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Ladder (sequence) diagram of each session: text, Mermaid, PlantUML or SVG.
+    Ladder {
+        #[command(flatten)]
+        input: InputArgs,
+        #[command(flatten)]
+        ladder: LadderArgs,
+    },
     /// Write every transferred file to a directory, with a manifest.jsonl.
     Extract {
         #[command(flatten)]
@@ -53,6 +60,65 @@ enum Cmd {
     },
     /// Capture on a network interface and report sessions as they happen (Linux, root or CAP_NET_RAW).
     Live(LiveArgs),
+}
+
+#[derive(Args, Clone, Default)]
+struct LadderArgs {
+    /// Only the session with this id (as `ftpflow sessions` lists them).
+    #[arg(long, value_name = "N")]
+    session: Option<u64>,
+    /// `summary`: one arrow per data connection and direction; `packets`: every TCP segment.
+    #[arg(long, value_enum, default_value_t = DetailArg::Summary)]
+    detail: DetailArg,
+    /// Columns to fit the text in (default: the terminal's width, else 120).
+    #[arg(long, value_name = "N")]
+    width: Option<usize>,
+    /// Plain ASCII instead of Unicode box drawing.
+    #[arg(long)]
+    ascii: bool,
+    /// Colours per connection (text format).
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
+    color: ColorArg,
+    #[arg(long, value_enum, default_value_t = FormatArg::Text)]
+    format: FormatArg,
+    /// The time column: since the session's first row, time of day (UTC), or since the previous row.
+    #[arg(long, value_enum, default_value_t = TimeArg::Relative)]
+    time: TimeArg,
+    /// Write to this file instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Default)]
+enum DetailArg {
+    #[default]
+    Summary,
+    Packets,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Default)]
+enum ColorArg {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Default)]
+enum FormatArg {
+    #[default]
+    Text,
+    Mermaid,
+    Plantuml,
+    Svg,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Default)]
+enum TimeArg {
+    #[default]
+    Relative,
+    Absolute,
+    Delta,
 }
 
 #[derive(Args, Clone)]
@@ -202,10 +268,11 @@ fn main() -> ExitCode {
         Some(Cmd::Sessions { input, json }) => sessions(&input, json),
         Some(Cmd::Extract { input, opts }) => extract(&input, &opts),
         Some(Cmd::View { input }) => view(&input),
+        Some(Cmd::Ladder { input, ladder: l }) => ladder(&input, &l),
         None if std::io::stdout().is_terminal() => view(&cli.input),
         Some(Cmd::Check { input, check }) => run_check(&input, &check),
         Some(Cmd::Live(args)) => live(&args),
-        None => sessions(&cli.input, false),
+        None => ladder(&cli.input, &LadderArgs::default()),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -219,7 +286,15 @@ fn main() -> ExitCode {
 /// Runs every capture through one analyzer into `sink`, reporting unusable inputs and
 /// warnings on stderr. Returns whether all inputs were usable.
 fn analyse(input: &InputArgs, sink: &mut dyn SessionSink) -> (bool, ftpflow::model::Summary) {
-    let (summary, errors) = analyse_files(&input.captures, input.config(), sink, &mut |_, _| {});
+    analyse_with(input, input.config(), sink)
+}
+
+fn analyse_with(
+    input: &InputArgs,
+    config: AnalyzerConfig,
+    sink: &mut dyn SessionSink,
+) -> (bool, ftpflow::model::Summary) {
+    let (summary, errors) = analyse_files(&input.captures, config, sink, &mut |_, _| {});
     for e in &errors {
         eprintln!("ftpflow: {e}");
     }
@@ -448,4 +523,97 @@ fn live(args: &LiveArgs) -> Result<u8> {
     } else {
         0
     })
+}
+
+fn ladder(input: &InputArgs, args: &LadderArgs) -> Result<u8> {
+    use ftpflow::ladder::layout::{Detail, LayoutOptions, TimeMode};
+    use ftpflow::ladder::{Format, LadderSink, text::TextOptions};
+    use std::io::IsTerminal;
+    if input.captures.is_empty() {
+        anyhow::bail!("no capture given: try `ftpflow ladder capture.pcap` (or `-` for stdin)");
+    }
+    let mut config = input.config();
+    let detail = match args.detail {
+        DetailArg::Summary => Detail::Summary,
+        DetailArg::Packets => {
+            config.correlator.segments = ftpflow::model::SegmentDetail::All;
+            Detail::Packets
+        }
+    };
+    let layout = LayoutOptions {
+        time: match args.time {
+            TimeArg::Relative => TimeMode::Relative,
+            TimeArg::Absolute => TimeMode::Absolute,
+            TimeArg::Delta => TimeMode::Delta,
+        },
+        detail,
+        ..LayoutOptions::default()
+    };
+    let format = match args.format {
+        FormatArg::Text => Format::Text,
+        FormatArg::Mermaid => Format::Mermaid,
+        FormatArg::Plantuml => Format::PlantUml,
+        FormatArg::Svg => Format::Svg,
+    };
+    let terminal = args.output.is_none() && std::io::stdout().is_terminal();
+    let width = args.width.unwrap_or_else(|| {
+        if terminal {
+            terminal_size::terminal_size().map_or(120, |(w, _)| usize::from(w.0))
+        } else {
+            120
+        }
+    });
+    let color = match args.color {
+        ColorArg::Always => true,
+        ColorArg::Never => false,
+        ColorArg::Auto => terminal && std::env::var_os("NO_COLOR").is_none(),
+    };
+    let text = TextOptions {
+        width,
+        ascii: args.ascii,
+        color,
+    };
+    let out: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(
+            std::fs::File::create(path)
+                .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", path.display()))?,
+        ),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let out = std::io::BufWriter::with_capacity(1 << 16, out);
+    let mut sink = LadderSink::new(out, format, layout, text, args.session);
+    let (ok, summary) = analyse_with(input, config, &mut sink);
+    sink.finish();
+    if let Some(e) = sink.error.take()
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        anyhow::bail!("cannot write the output: {e}");
+    }
+    if summary.files > 0 {
+        if let Some(id) = args.session
+            && sink.drawn.is_empty()
+        {
+            anyhow::bail!(
+                "there is no session {id} in the capture (`ftpflow sessions` lists them)"
+            );
+        }
+        if format.single_diagram() && sink.drawn.len() > 1 {
+            let ids: Vec<String> = sink.drawn.iter().map(|i| i.to_string()).collect();
+            anyhow::bail!(
+                "the capture holds {} sessions and a {} file holds one diagram: choose one with --session N (sessions: {})",
+                ids.len(),
+                if format == Format::Svg {
+                    "SVG"
+                } else {
+                    "Mermaid"
+                },
+                ids.join(", ")
+            );
+        }
+        if sink.drawn.is_empty() {
+            eprintln!("ftpflow: no FTP session in the capture");
+        }
+    }
+    std::io::stderr().flush().ok();
+    Ok(if ok { 0 } else { EXIT_INPUT })
 }
