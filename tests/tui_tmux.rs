@@ -55,8 +55,14 @@ fn opens_navigates_and_restores_the_terminal() {
         let pane = wait_for(&session, "Sessions (1)");
         assert!(pane.contains("alice"), "{pane}");
         tmux(&["send-keys", "-t", &session, "Enter"]);
-        let pane = wait_for(&session, "Session 1");
-        assert!(pane.contains("USER alice"), "{pane}");
+        let pane = wait_for(&session, "FTP session 1:");
+        assert!(
+            pane.contains("FTP server") && pane.contains("USER alice"),
+            "{pane}"
+        );
+        // j moves the selection; the detail pane follows it.
+        tmux(&["send-keys", "-t", &session, "j", "j"]);
+        wait_for(&session, "row 3 of");
         tmux(&["send-keys", "-t", &session, "?"]);
         wait_for(&session, "Keys");
         tmux(&["send-keys", "-t", &session, "x"]);

@@ -300,6 +300,39 @@ fn geometry(ladder: &Ladder, opts: &TextOptions) -> Geometry {
 
 /// Draws the ladder.
 pub fn render(ladder: &Ladder, opts: &TextOptions) -> String {
+    render_marked(ladder, opts, &mut Vec::new(), &mut 0)
+}
+
+/// The drawn ladder split for a scrolling view: the header lines (title, hosts, ports) to
+/// keep fixed, and the lines each row drew (index = `Ladder::rows` index).
+pub struct TextParts {
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+pub fn render_parts(ladder: &Ladder, opts: &TextOptions) -> TextParts {
+    let mut starts = Vec::new();
+    let mut header_end = 0;
+    let out = render_marked(ladder, opts, &mut starts, &mut header_end);
+    let lines = |text: &str| text.lines().map(String::from).collect::<Vec<_>>();
+    let mut rows = Vec::with_capacity(starts.len());
+    for (k, &start) in starts.iter().enumerate() {
+        let end = starts.get(k + 1).copied().unwrap_or(out.len());
+        rows.push(lines(&out[start..end]));
+    }
+    TextParts {
+        header: lines(&out[..header_end]),
+        rows,
+    }
+}
+
+/// Draws the ladder, noting where the header ends and each row starts in the output.
+fn render_marked(
+    ladder: &Ladder,
+    opts: &TextOptions,
+    row_starts: &mut Vec<usize>,
+    header_end: &mut usize,
+) -> String {
     let g = if opts.ascii { &ASCII } else { &UNICODE };
     let geo = geometry(ladder, opts);
     let w = opts.width.max(geo.xs.last().map_or(0, |x| x + 2));
@@ -356,7 +389,9 @@ pub fn render(ladder: &Ladder, opts: &TextOptions) -> String {
     lifelines(&mut c);
     c.render(opts.color, &mut out);
 
+    *header_end = out.len();
     for (k, row) in ladder.rows.iter().enumerate() {
+        row_starts.push(out.len());
         match &row.kind {
             RowKind::Heading(text) => {
                 if k > 0 {

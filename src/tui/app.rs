@@ -2,6 +2,8 @@
 //! effects that touch the outside world are returned as `Effect`s for the runner.
 
 use crate::analyzer::Progress;
+use crate::ladder::layout::{ArrowStyle, Ladder, RowKind};
+use crate::ladder::text::TextParts;
 use crate::model::{Session, SessionStatus, Summary, UnmatchedData};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
 
@@ -127,7 +129,16 @@ pub struct LadderState {
     pub page: usize,
 }
 
+/// The ladder drawn for the ladder screen, kept while its inputs stay the same.
+pub struct LadderCache {
+    /// Session id, packet detail, time format, width.
+    pub key: (u64, bool, u8, usize),
+    pub ladder: Ladder,
+    pub parts: TextParts,
+}
+
 pub struct App {
+    pub ladder_cache: Option<LadderCache>,
     pub sessions: Vec<Session>,
     pub unmatched: Vec<UnmatchedData>,
     pub summary: Option<Summary>,
@@ -146,6 +157,7 @@ pub struct App {
 impl Default for App {
     fn default() -> Self {
         App {
+            ladder_cache: None,
             sessions: Vec::new(),
             unmatched: Vec::new(),
             summary: None,
@@ -382,6 +394,8 @@ impl App {
                 self.ladder.scroll = 0;
             }
             KeyCode::Char('t') => self.ladder.time_format = (self.ladder.time_format + 1) % 3,
+            KeyCode::Char('n') => self.jump(true),
+            KeyCode::Char('N') => self.jump(false),
             KeyCode::Char('e') => return Effect::ExportLadder { id, format: "text" },
             KeyCode::Char('m') => {
                 return Effect::ExportLadder {
@@ -394,6 +408,47 @@ impl App {
             _ => {}
         }
         Effect::None
+    }
+}
+
+impl App {
+    /// Moves the selection to the next (or previous) row that is a transfer's data or carries
+    /// an anomaly.
+    fn jump(&mut self, forward: bool) {
+        let Some(cache) = &self.ladder_cache else {
+            return;
+        };
+        let interesting = |k: usize| {
+            let row = &cache.ladder.rows[k];
+            row.anomaly.is_some()
+                || matches!(
+                    row.kind,
+                    RowKind::Arrow {
+                        style: ArrowStyle::Data,
+                        ..
+                    }
+                )
+        };
+        let n = cache.ladder.rows.len();
+        let cur = self.ladder.selected;
+        let found = if forward {
+            (cur + 1..n).find(|&k| interesting(k))
+        } else {
+            (0..cur.min(n)).rev().find(|&k| interesting(k))
+        };
+        match found {
+            Some(k) => self.ladder.selected = k,
+            None => {
+                self.status = Some(
+                    if forward {
+                        "no further transfer or anomaly"
+                    } else {
+                        "no earlier transfer or anomaly"
+                    }
+                    .to_string(),
+                )
+            }
+        }
     }
 }
 

@@ -19,6 +19,17 @@ use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::time::Duration;
 
+/// Segments kept per connection for the packet view: enough for any control connection and
+/// the start of a big transfer, while memory stays bounded on multi-GB captures.
+const MAX_SEGMENTS_PER_CONN: usize = 2000;
+
+/// The analysis the TUI needs: every segment (bounded per connection) for the packet view.
+pub fn tui_config(mut config: AnalyzerConfig) -> AnalyzerConfig {
+    config.correlator.segments = crate::model::SegmentDetail::All;
+    config.correlator.max_segments = config.correlator.max_segments.min(MAX_SEGMENTS_PER_CONN);
+    config
+}
+
 /// Sends results to the UI thread as they are found.
 struct ChannelSink(Sender<Msg>);
 
@@ -61,6 +72,7 @@ pub fn run(paths: Vec<PathBuf>, config: AnalyzerConfig) -> std::io::Result<()> {
             .collect(),
         ..App::default()
     };
+    let config = tui_config(config);
     let rx = spawn_analysis(paths, config.clone());
     let mut terminal = ratatui::try_init()?;
     // ratatui's panic hook restores raw mode and the screen; also release the mouse.
@@ -130,6 +142,44 @@ fn save_pcap(app: &App, id: u64, dir: &std::path::Path) -> String {
     }
 }
 
-fn export_ladder(_app: &App, id: u64, format: &str, _dir: &std::path::Path) -> String {
-    format!("exporting session {id} as {format}: the ladder renderers are not built yet")
+fn export_ladder(app: &mut App, id: u64, format: &str, dir: &std::path::Path) -> String {
+    use crate::ladder::{Format, layout::layout_with_unmatched, render, text::TextOptions};
+    let Some(s) = app.session_by_id(id) else {
+        return format!("session {id} is gone");
+    };
+    let (fmt, ext) = match format {
+        "mermaid" => (Format::Mermaid, "mmd"),
+        "svg" => (Format::Svg, "svg"),
+        _ => (Format::Text, "txt"),
+    };
+    let unmatched: Vec<_> = app
+        .unmatched
+        .iter()
+        .filter(|u| u.session == Some(id))
+        .cloned()
+        .collect();
+    let opts = crate::ladder::layout::LayoutOptions {
+        time: ladder_view::time_mode(app.ladder.time_format),
+        detail: if app.ladder.packets {
+            crate::ladder::layout::Detail::Packets
+        } else {
+            crate::ladder::layout::Detail::Summary
+        },
+        ..Default::default()
+    };
+    let ladder = layout_with_unmatched(s, &unmatched, &opts);
+    let text = render(
+        &ladder,
+        fmt,
+        &TextOptions {
+            width: 160,
+            ascii: false,
+            color: false,
+        },
+    );
+    let out = dir.join(format!("ftpflow-session-{id}.{ext}"));
+    match std::fs::write(&out, text) {
+        Ok(()) => format!("wrote the ladder to {}", out.display()),
+        Err(e) => format!("cannot write {}: {e}", out.display()),
+    }
 }

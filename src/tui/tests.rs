@@ -9,18 +9,22 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use std::path::PathBuf;
 
+/// Relative to the package root (the tests' working directory), so that snapshots do not
+/// depend on where the repository is checked out.
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures")
-        .join(name)
+    PathBuf::from("fixtures").join(name)
 }
 
 /// An app fed with everything ftpflow found in the given fixtures, as the runner would.
 fn app_with(names: &[&str]) -> App {
     let mut sink = Collect::default();
     let paths: Vec<PathBuf> = names.iter().map(|n| fixture(n)).collect();
-    let (summary, errors) =
-        analyse_files(&paths, AnalyzerConfig::default(), &mut sink, &mut |_, _| {});
+    let (summary, errors) = analyse_files(
+        &paths,
+        super::tui_config(AnalyzerConfig::default()),
+        &mut sink,
+        &mut |_, _| {},
+    );
     assert!(errors.is_empty());
     let mut app = App::default();
     for s in sink.sessions {
@@ -118,6 +122,7 @@ fn enter_opens_the_ladder_and_q_goes_back() {
     assert_eq!(app.screen, Screen::Ladder);
     let s = screen(&mut app, 120, 30);
     insta::assert_snapshot!("ladder", s);
+    assert!(s.contains("FTP server") && s.contains("FTP client"), "{s}");
     key(&mut app, KeyCode::Char('j'));
     key(&mut app, KeyCode::Char('j'));
     assert_eq!(app.ladder.selected, 2);
@@ -226,4 +231,82 @@ fn s_saves_the_sessions_packets_to_a_pcap_that_reads_back_the_same() {
             .collect::<Vec<_>>()
     };
     assert_eq!(hashes(again), hashes(original));
+}
+
+#[test]
+fn ladder_jumps_toggles_and_detail_pane() {
+    let mut app = app_with(&["errors.pcap"]);
+    let aborted = app
+        .sessions
+        .iter()
+        .find(|s| s.transfers.iter().any(|t| t.final_code == Some(426)))
+        .unwrap()
+        .id;
+    app.open_ladder(aborted);
+    let _ = screen(&mut app, 130, 40);
+    // n walks forward over transfers and anomalies, N back.
+    key(&mut app, KeyCode::Char('n'));
+    let first = app.ladder.selected;
+    assert!(first > 0);
+    key(&mut app, KeyCode::Char('n'));
+    assert!(app.ladder.selected > first);
+    key(&mut app, KeyCode::Char('N'));
+    assert_eq!(app.ladder.selected, first);
+    // The detail pane shows the selected data row's bytes and SHA-256.
+    let s = screen(&mut app, 130, 40);
+    assert!(s.contains("sha256") || s.contains("anomaly"), "{s}");
+    insta::assert_snapshot!("ladder_detail", s);
+    // Jump to an anomaly row: the pane names it.
+    for _ in 0..50 {
+        key(&mut app, KeyCode::Char('n'));
+    }
+    let s = screen(&mut app, 130, 40);
+    assert!(
+        app.status.as_deref() == Some("no further transfer or anomaly") || s.contains("anomaly")
+    );
+    // Packet detail: more rows, each segment with flags and sequence numbers.
+    let rows_summary = app.ladder.rows;
+    key(&mut app, KeyCode::Char('g'));
+    key(&mut app, KeyCode::Char('p'));
+    let s = screen(&mut app, 130, 40);
+    assert!(
+        app.ladder.rows > rows_summary,
+        "{} <= {rows_summary}",
+        app.ladder.rows
+    );
+    key(&mut app, KeyCode::Char('j'));
+    let s2 = screen(&mut app, 130, 40);
+    assert!(s2.contains("seq="), "{s2}");
+    drop(s);
+    // Time format: relative → absolute shows a time of day.
+    key(&mut app, KeyCode::Char('t'));
+    let s = screen(&mut app, 130, 40);
+    assert!(s.contains("18:1"), "{s}");
+}
+
+#[test]
+fn export_keys_write_text_mermaid_and_svg() {
+    let mut app = app_with(&["active.pcap"]);
+    key(&mut app, KeyCode::Enter);
+    let dir = tempfile::tempdir().unwrap();
+    for (k, ext, needle) in [
+        ('e', "txt", "FTP server"),
+        ('m', "mmd", "sequenceDiagram"),
+        ('v', "svg", "<svg"),
+    ] {
+        let effect = key(&mut app, KeyCode::Char(k));
+        super::perform(&mut app, effect, dir.path());
+        assert!(
+            app.status.as_deref().unwrap().starts_with("wrote"),
+            "{:?}",
+            app.status
+        );
+        let text =
+            std::fs::read_to_string(dir.path().join(format!("ftpflow-session-1.{ext}"))).unwrap();
+        assert!(
+            text.contains(needle),
+            "{ext}: {}",
+            &text[..text.len().min(200)]
+        );
+    }
 }
