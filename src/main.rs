@@ -475,6 +475,21 @@ fn live(args: &LiveArgs) -> Result<u8> {
     ctrlc::set_handler(move || flag.store(true, std::sync::atomic::Ordering::Relaxed))?;
 
     let capture = LiveCapture::open(&config)?;
+    if args.format.is_none() && std::io::stdout().is_terminal() {
+        // On a terminal: the TUI, sessions appearing and updating as they happen.
+        let report = ftpflow::tui::run_live(capture, config, filter)?;
+        return Ok(match report {
+            Some(r) => {
+                eprintln!("ftpflow: {}", live::report_text(&r, 0));
+                if r.stopped_by == live::StopReason::Error {
+                    EXIT_INPUT
+                } else {
+                    0
+                }
+            }
+            None => EXIT_INPUT,
+        });
+    }
     eprintln!(
         "ftpflow: capturing on {} (Ctrl-C to stop)",
         config.interface

@@ -654,3 +654,67 @@ fn snap_length_cuts_are_gaps_not_errors() {
         "{gap}"
     );
 }
+
+#[test]
+fn sessions_in_flight_show_a_running_transfers_bytes() {
+    use ftpflow::analyzer::{Analyzer, AnalyzerConfig};
+    use ftpflow::capture::CaptureReader;
+    use ftpflow::model::{Session, UnmatchedData};
+    use ftpflow::session::SessionSink;
+
+    #[derive(Default)]
+    struct Snapshots(Vec<Vec<(u64, u64)>>);
+    impl SessionSink for Snapshots {
+        fn session(&mut self, _: Session) {}
+        fn unmatched(&mut self, _: UnmatchedData) {}
+        fn open_sessions(&mut self, open: &[&Session]) {
+            self.0.push(
+                open.iter()
+                    .flat_map(|s| s.transfers.iter().map(|t| (s.id, t.bytes)))
+                    .collect(),
+            );
+        }
+    }
+
+    let file = bytes(15, 10 * 1448);
+    let mut f = Ftp::login("10.0.0.2:40000", "10.0.0.1:21");
+    f.cmd("PASV");
+    f.reply("227 Entering Passive Mode (10,0,0,1,117,70).");
+    let mut d = f.net.connect(sa("10.0.0.2:40020"), sa("10.0.0.1:30022"));
+    f.cmd("RETR live.bin");
+    f.reply("150 ok");
+    f.net.server_streams(&mut d, &file, 1448);
+    f.net.close_by_server(&mut d);
+    f.reply("226 ok");
+    let net = f.quit();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("live.pcap");
+    net.write(&path);
+
+    let mut sink = Snapshots::default();
+    let mut analyzer = Analyzer::new(AnalyzerConfig::default(), &mut sink);
+    analyzer.begin("live.pcap");
+    let mut reader = CaptureReader::open(&path).unwrap();
+    let mut n = 0;
+    while let Some(pkt) = reader.next_packet().unwrap() {
+        let ts = pkt.ts;
+        analyzer.packet(&pkt);
+        n += 1;
+        analyzer.tick(ts);
+        if n > 200 {
+            break;
+        }
+    }
+    analyzer.end_input();
+    drop(analyzer);
+    // While the data flowed, the snapshots showed the transfer growing, segment by segment.
+    let progress: Vec<u64> = sink
+        .0
+        .iter()
+        .filter_map(|snap| snap.first().map(|t| t.1))
+        .collect();
+    let distinct: std::collections::BTreeSet<u64> = progress.iter().copied().collect();
+    assert!(distinct.len() >= 10, "{progress:?}");
+    assert!(progress.windows(2).all(|w| w[0] <= w[1]), "{progress:?}");
+    assert_eq!(*progress.last().unwrap(), file.len() as u64);
+}

@@ -433,6 +433,18 @@ impl ControlState {
         }
     }
 
+    /// Bytes flowed on a data connection of this session: a transfer in progress counts
+    /// them (the exact figures replace these when the connection closes).
+    pub fn data_progress(&mut self, conn: ConnId, from_server: bool, n: u64, ts: Timestamp) {
+        if let Some(Binding::Transfer(ti)) = self.open_data.get(&conn) {
+            let t = &mut self.session.transfers[*ti];
+            if from_server == (t.direction == ftp::Direction::Download) {
+                t.bytes += n;
+                t.end = t.end.max(ts);
+            }
+        }
+    }
+
     fn attach(&mut self, ti: usize, dc: DataConnection) {
         let t = &mut self.session.transfers[ti];
         let (bytes, sha) = match t.direction {

@@ -550,6 +550,10 @@ impl ConnectionHandler for Correlator<'_> {
                     }
                     TcpEvent::Data { from, data } => {
                         d.flow.data(ts, from, data);
+                        // In-flight sessions (live views) show a running transfer's progress.
+                        if let Some(s) = d.session.and_then(|id| self.sessions.get_mut(&id)) {
+                            s.data_progress(info.id, from_server(from), data.len() as u64, ts);
+                        }
                         if self.wants_data {
                             self.sink.data(info.id.0, from_server(from), data);
                         }

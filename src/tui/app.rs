@@ -14,6 +14,8 @@ pub enum Msg {
     Mouse(MouseEvent),
     Resize(u16, u16),
     Session(Box<Session>),
+    /// The sessions still in flight (live capture, a stream on stdin), replacing the last such list.
+    Open(Vec<Session>),
     Unmatched(Box<UnmatchedData>),
     Progress {
         file: String,
@@ -139,6 +141,10 @@ pub struct LadderCache {
 
 pub struct App {
     pub ladder_cache: Option<LadderCache>,
+    /// Ids of the sessions shown as in flight (replaced when they end).
+    pub open_ids: std::collections::HashSet<u64>,
+    /// What is being analysed, for the header ("capturing on eth0").
+    pub source: Option<String>,
     pub sessions: Vec<Session>,
     pub unmatched: Vec<UnmatchedData>,
     pub summary: Option<Summary>,
@@ -158,6 +164,8 @@ impl Default for App {
     fn default() -> Self {
         App {
             ladder_cache: None,
+            open_ids: Default::default(),
+            source: None,
             sessions: Vec::new(),
             unmatched: Vec::new(),
             summary: None,
@@ -223,6 +231,17 @@ impl App {
         v.get(self.list.selected).map(|&i| &self.sessions[i])
     }
 
+    /// Adds a session, or replaces the earlier picture of it (a session in flight).
+    fn upsert(&mut self, s: Session) {
+        if self.ladder.session == s.id {
+            self.ladder_cache = None;
+        }
+        match self.sessions.iter_mut().find(|x| x.id == s.id) {
+            Some(slot) => *slot = s,
+            None => self.sessions.push(s),
+        }
+    }
+
     pub fn session_by_id(&self, id: u64) -> Option<&Session> {
         self.sessions.iter().find(|s| s.id == id)
     }
@@ -230,7 +249,18 @@ impl App {
     pub fn update(&mut self, msg: Msg) -> Effect {
         match msg {
             Msg::Session(s) => {
-                self.sessions.push(*s);
+                self.open_ids.remove(&s.id);
+                self.upsert(*s);
+                Effect::None
+            }
+            Msg::Open(list) => {
+                let now: std::collections::HashSet<u64> = list.iter().map(|s| s.id).collect();
+                let gone: Vec<u64> = self.open_ids.difference(&now).copied().collect();
+                self.sessions.retain(|s| !gone.contains(&s.id));
+                for s in list {
+                    self.open_ids.insert(s.id);
+                    self.upsert(s);
+                }
                 Effect::None
             }
             Msg::Unmatched(u) => {

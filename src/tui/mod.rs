@@ -40,6 +40,11 @@ impl SessionSink for ChannelSink {
     fn unmatched(&mut self, data: UnmatchedData) {
         let _ = self.0.send(Msg::Unmatched(Box::new(data)));
     }
+    fn open_sessions(&mut self, open: &[&Session]) {
+        let _ = self
+            .0
+            .send(Msg::Open(open.iter().map(|s| (*s).clone()).collect()));
+    }
 }
 
 /// Starts the analysis of `paths` on a background thread.
@@ -73,7 +78,59 @@ pub fn run(paths: Vec<PathBuf>, config: AnalyzerConfig) -> std::io::Result<()> {
         ..App::default()
     };
     let config = tui_config(config);
-    let rx = spawn_analysis(paths, config.clone());
+    let rx = spawn_analysis(paths, config);
+    run_app(&mut app, &rx)
+}
+
+/// Runs the TUI over a live capture until the user quits; then stops the capture and
+/// returns its report (packets, drops, why it stopped).
+#[cfg(target_os = "linux")]
+pub fn run_live(
+    capture: crate::live::LiveCapture,
+    mut config: crate::live::LiveConfig,
+    filter: crate::live::filter::Filter,
+) -> std::io::Result<Option<crate::live::LiveReport>> {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    config.analyzer = tui_config(config.analyzer);
+    let mut app = App {
+        source: Some(format!("capturing on {}", config.interface)),
+        ..App::default()
+    };
+    let (tx, rx) = channel();
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let worker = std::thread::spawn(move || {
+        let mut sink = ChannelSink(tx.clone());
+        let mut filtered = crate::live::Filtered::new(&mut sink, filter);
+        let report = capture.run(&config, &mut filtered, &flag);
+        let (summary, errors) = match &report {
+            Ok(r) => {
+                let mut summary = r.summary.clone();
+                filtered.adjust(&mut summary);
+                summary.warnings.push(format!(
+                    "capture stopped ({}): {} kernel drops",
+                    r.stopped_by.as_str(),
+                    r.kernel_drops
+                ));
+                (summary, vec![])
+            }
+            Err(e) => (Default::default(), vec![e.to_string()]),
+        };
+        let _ = tx.send(Msg::Done {
+            summary: Box::new(summary),
+            errors,
+        });
+        report.ok()
+    });
+    let result = run_app(&mut app, &rx);
+    stop.store(true, Ordering::Relaxed);
+    let report = worker.join().ok().flatten();
+    result.map(|()| report)
+}
+
+/// The event loop on the real terminal: restored on exit and on panic.
+fn run_app(app: &mut App, rx: &Receiver<Msg>) -> std::io::Result<()> {
     let mut terminal = ratatui::try_init()?;
     // ratatui's panic hook restores raw mode and the screen; also release the mouse.
     let hook = std::panic::take_hook();
@@ -82,7 +139,7 @@ pub fn run(paths: Vec<PathBuf>, config: AnalyzerConfig) -> std::io::Result<()> {
         hook(info);
     }));
     execute!(std::io::stdout(), EnableMouseCapture)?;
-    let result = event_loop(&mut terminal, &mut app, &rx, &config);
+    let result = event_loop(&mut terminal, app, rx);
     let _ = execute!(std::io::stdout(), DisableMouseCapture);
     ratatui::restore();
     result
@@ -92,7 +149,6 @@ fn event_loop(
     terminal: &mut ratatui::DefaultTerminal,
     app: &mut App,
     rx: &Receiver<Msg>,
-    _config: &AnalyzerConfig,
 ) -> std::io::Result<()> {
     loop {
         terminal.draw(|f| ui::draw(f, app))?;

@@ -310,3 +310,39 @@ fn export_keys_write_text_mermaid_and_svg() {
         );
     }
 }
+
+#[test]
+fn sessions_in_flight_appear_update_and_finish() {
+    let done = app_with(&["active.pcap"]).sessions.remove(0);
+    // A picture of the same session in flight: the big download half done, no final reply.
+    let mut flying = done.clone();
+    flying.control_closed = false;
+    let t = flying.transfers.last_mut().unwrap();
+    t.final_code = None;
+    t.data = None;
+    t.bytes = 51_200;
+    t.end = crate::time::Timestamp(t.start.nanos() + 100_000_000);
+    let mut app = App {
+        source: Some("capturing on veth0".into()),
+        ..App::default()
+    };
+    app.update(Msg::Open(vec![flying.clone()]));
+    let s = screen(&mut app, 140, 8);
+    assert!(
+        s.contains("capturing on veth0") && s.contains("1 in flight"),
+        "{s}"
+    );
+    assert!(s.contains("open 500.0 KiB/s"), "{s}");
+    // The next picture shows more bytes: the row is replaced, not added.
+    flying.transfers.last_mut().unwrap().bytes = 102_400;
+    app.update(Msg::Open(vec![flying]));
+    assert_eq!(app.sessions.len(), 1);
+    assert!(screen(&mut app, 140, 8).contains("100.0 KiB"));
+    // It ends: the final session replaces the picture.
+    app.update(Msg::Session(Box::new(done)));
+    app.update(Msg::Open(vec![]));
+    assert_eq!(app.sessions.len(), 1);
+    assert!(app.open_ids.is_empty());
+    let s = screen(&mut app, 140, 8);
+    assert!(s.contains(" ok"), "{s}");
+}

@@ -51,6 +51,12 @@ fn draw_header(frame: &mut Frame, area: Rect, app: &App) {
             plural(s.transfers, "transfer"),
             plural(s.unmatched_data, "unmatched data connection"),
         ),
+        None if app.source.is_some() => format!(
+            "{}  {} ({} in flight)",
+            sanitize(app.source.as_deref().unwrap_or_default()),
+            plural(app.sessions.len() as u64, "session"),
+            app.open_ids.len()
+        ),
         None => {
             let pct = p
                 .total_bytes
@@ -88,6 +94,28 @@ fn draw_header(frame: &mut Frame, area: Rect, app: &App) {
     }
     lines.push(Line::from(second));
     frame.render_widget(Paragraph::new(lines), area);
+}
+
+/// The status cell; a session with a transfer in progress shows its rate.
+fn status_text(s: &Session) -> String {
+    let running: Vec<_> = s
+        .transfers
+        .iter()
+        .filter(|t| t.final_code.is_none() && t.bytes > 0)
+        .collect();
+    let secs: f64 = running
+        .iter()
+        .map(|t| t.end.since(t.start) as f64 / 1e9)
+        .fold(0.0, f64::max);
+    if running.is_empty() || secs <= 0.0 {
+        return s.status().as_str().to_string();
+    }
+    let bytes: u64 = running.iter().map(|t| t.bytes).sum();
+    format!(
+        "{} {}/s",
+        s.status().as_str(),
+        human_bytes((bytes as f64 / secs) as u64)
+    )
 }
 
 fn plural(n: u64, what: &str) -> String {
@@ -146,7 +174,7 @@ fn draw_list(frame: &mut Frame, area: Rect, app: &mut App) {
             Cell::from(s.transfers.len().to_string()),
             Cell::from(human_bytes(s.transfer_bytes())),
             Cell::from(duration(s)),
-            Cell::from(status.as_str()).style(Style::new().fg(status_color(status))),
+            Cell::from(status_text(s)).style(Style::new().fg(status_color(status))),
         ])
     });
     let widths = [
@@ -160,7 +188,7 @@ fn draw_list(frame: &mut Frame, area: Rect, app: &mut App) {
         Constraint::Length(6),
         Constraint::Length(10),
         Constraint::Length(9),
-        Constraint::Length(15),
+        Constraint::Length(22),
     ];
     let title = if app.list.filter.is_empty() && !app.list.editing_filter {
         format!(" Sessions ({}) ", visible.len())
