@@ -337,7 +337,7 @@ fn sessions_in_flight_appear_update_and_finish() {
     flying.transfers.last_mut().unwrap().bytes = 102_400;
     app.update(Msg::Open(vec![flying]));
     assert_eq!(app.sessions.len(), 1);
-    assert!(screen(&mut app, 140, 8).contains("100.0 KiB"));
+    assert!(screen(&mut app, 140, 8).contains("open 1000.0 KiB/s"));
     // It ends: the final session replaces the picture.
     app.update(Msg::Session(Box::new(done)));
     app.update(Msg::Open(vec![]));
