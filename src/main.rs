@@ -552,6 +552,7 @@ fn ladder(input: &InputArgs, args: &LadderArgs) -> Result<u8> {
         DetailArg::Summary => Detail::Summary,
         DetailArg::Packets => {
             config.correlator.segments = ftpflow::model::SegmentDetail::All;
+            config.correlator.segments_for = args.session;
             Detail::Packets
         }
     };

@@ -71,6 +71,9 @@ pub struct CorrelatorConfig {
     pub segments: SegmentDetail,
     /// Segments kept per connection with `SegmentDetail::All`.
     pub max_segments: usize,
+    /// Keep `segments` detail only for this session (the others keep `Notable`): a packet
+    /// ladder of one session of a huge capture holds only that session's segments.
+    pub segments_for: Option<u64>,
 }
 
 impl Default for CorrelatorConfig {
@@ -81,7 +84,16 @@ impl Default for CorrelatorConfig {
             limits: SessionLimits::default(),
             segments: SegmentDetail::Notable,
             max_segments: 1_000_000,
+            segments_for: None,
         }
+    }
+}
+
+/// The segment detail kept for a connection of `session`.
+fn detail_for(config: &CorrelatorConfig, session: Option<u64>) -> SegmentDetail {
+    match config.segments_for {
+        Some(id) if session != Some(id) => SegmentDetail::Notable,
+        _ => config.segments,
     }
 }
 
@@ -403,7 +415,7 @@ impl<'s> Correlator<'s> {
                 s.session.end = ts;
                 s.session.control_packets = info.packets;
                 s.log.record(
-                    self.config.segments,
+                    detail_for(&self.config, Some(session)),
                     self.config.max_segments,
                     self.frame,
                     ts,
@@ -539,7 +551,7 @@ impl ConnectionHandler for Correlator<'_> {
                     TcpEvent::Segment { from, seg } => {
                         let from_client = !from_server(from);
                         d.flow.log.record(
-                            self.config.segments,
+                            detail_for(&self.config, d.session),
                             self.config.max_segments,
                             self.frame,
                             ts,
