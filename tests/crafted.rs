@@ -5,38 +5,6 @@ mod common;
 use common::*;
 use serde_json::Value;
 
-struct Ftp {
-    net: Net,
-    ctl: Conn,
-}
-
-impl Ftp {
-    fn login(client: &str, server: &str) -> Ftp {
-        let mut net = Net::default();
-        let mut ctl = net.connect(sa(client), sa(server));
-        net.server_sends(&mut ctl, b"220 (vsFTPd 3.0.3)\r\n");
-        net.client_sends(&mut ctl, b"USER alice\r\n");
-        net.server_sends(&mut ctl, b"331 Please specify the password.\r\n");
-        net.client_sends(&mut ctl, b"PASS secret\r\n");
-        net.server_sends(&mut ctl, b"230 Login successful.\r\n");
-        Ftp { net, ctl }
-    }
-    fn cmd(&mut self, line: &str) {
-        self.net
-            .client_sends(&mut self.ctl, format!("{line}\r\n").as_bytes());
-    }
-    fn reply(&mut self, line: &str) {
-        self.net
-            .server_sends(&mut self.ctl, format!("{line}\r\n").as_bytes());
-    }
-    fn quit(mut self) -> Net {
-        self.cmd("QUIT");
-        self.reply("221 Goodbye.");
-        self.net.close_by_server(&mut self.ctl);
-        self.net
-    }
-}
-
 fn analyse(net: &Net) -> Vec<Value> {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("c.pcap");

@@ -3,6 +3,7 @@
 
 use super::{Report, RuleResult, Violation};
 use crate::output::sanitize;
+use crate::output::xml_escape;
 use serde::Serialize;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -162,28 +163,6 @@ fn json(r: &Report) -> String {
     let mut s = serde_json::to_string(&j).expect("serialising plain data cannot fail");
     s.push('\n');
     s
-}
-
-/// Escapes text for XML 1.0 content and attributes; characters XML cannot hold at all
-/// (most C0 controls) are shown as `\xNN`.
-pub fn xml_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' => out.push(c),
-            '\r' => out.push_str("&#13;"),
-            c if (c as u32) < 0x20 || matches!(c, '\u{fffe}' | '\u{ffff}') => {
-                out.push_str(&format!("\\x{:02x}", c as u32))
-            }
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 fn junit(r: &Report) -> String {

@@ -9,9 +9,21 @@ pub mod text;
 
 use crate::model::{Session, UnmatchedData};
 use crate::session::SessionSink;
-use layout::{LayoutOptions, layout_with_unmatched};
+use layout::{ConnRef, LayoutOptions, layout_with_unmatched};
 use std::io::Write;
 use text::TextOptions;
+
+/// The colour of a connection in the graphical formats (SVG, PlantUML).
+pub fn conn_color(c: ConnRef) -> &'static str {
+    const DATA: [&str; 6] = [
+        "#b45309", "#15803d", "#1d4ed8", "#a16207", "#047857", "#4338ca",
+    ];
+    match c {
+        ConnRef::Dns => "#7e22ce",
+        ConnRef::Control => "#0e7490",
+        ConnRef::Data(n) => DATA[n % DATA.len()],
+    }
+}
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Format {

@@ -2,7 +2,7 @@
 //! PlantUML's Creole or its parser could take for syntax (`\n`, `**`, `<tag>`, `"`…) is
 //! written as `<U+XXXX>`, which PlantUML shows as that character.
 
-use super::layout::{ArrowStyle, ConnRef, HostRole, Ladder, RowKind};
+use super::layout::{ArrowStyle, HostRole, Ladder, RowKind};
 use crate::output::sanitize;
 use std::fmt::Write;
 
@@ -36,17 +36,6 @@ pub fn escape(s: &str) -> String {
         }
     }
     out
-}
-
-fn color(c: ConnRef) -> &'static str {
-    const DATA: [&str; 6] = [
-        "#b45309", "#15803d", "#1d4ed8", "#a16207", "#047857", "#4338ca",
-    ];
-    match c {
-        ConnRef::Dns => "#7e22ce",
-        ConnRef::Control => "#0e7490",
-        ConnRef::Data(n) => DATA[n % DATA.len()],
-    }
 }
 
 pub fn render(ladder: &Ladder) -> String {
@@ -85,7 +74,7 @@ pub fn render(ladder: &Ladder) -> String {
                 conn,
                 ..
             } => {
-                let c = color(*conn);
+                let c = super::conn_color(*conn);
                 let arrow = match style {
                     ArrowStyle::Reply => format!("-[{c}]->"),
                     ArrowStyle::Handshake | ArrowStyle::Segment => format!("-[{c},dotted]->>"),

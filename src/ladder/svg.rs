@@ -1,7 +1,7 @@
 //! The ladder as a standalone SVG picture: host boxes, lifelines, a time column, arrows with
 //! labels, phase headings as bands, anomalies in red. Every text is XML-escaped.
 
-use super::layout::{ArrowStyle, ConnRef, HostRole, Ladder, LifelineKind, RowKind};
+use super::layout::{ArrowStyle, HostRole, Ladder, LifelineKind, RowKind};
 use crate::output::sanitize;
 use std::fmt::Write;
 
@@ -16,35 +16,9 @@ const HEADING_H: f64 = 34.0;
 const TOP: f64 = 44.0;
 const HEADER_H: f64 = 74.0;
 
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// Text safe for XML: sanitised (no control characters, which XML 1.0 forbids too) and escaped.
 fn t(s: &str) -> String {
-    escape(&sanitize(s))
-}
-
-fn conn_color(c: ConnRef) -> &'static str {
-    const DATA: [&str; 6] = [
-        "#b45309", "#15803d", "#1d4ed8", "#a16207", "#047857", "#4338ca",
-    ];
-    match c {
-        ConnRef::Dns => "#7e22ce",
-        ConnRef::Control => "#0e7490",
-        ConnRef::Data(n) => DATA[n % DATA.len()],
-    }
+    crate::output::xml_escape(&sanitize(s))
 }
 
 fn text_w(s: &str) -> f64 {
@@ -112,9 +86,9 @@ pub fn render(ladder: &Ladder) -> String {
     let mut colors: Vec<&str> = vec!["#b91c1c"];
     for r in &ladder.rows {
         if let RowKind::Arrow { conn, .. } = &r.kind
-            && !colors.contains(&conn_color(*conn))
+            && !colors.contains(&super::conn_color(*conn))
         {
-            colors.push(conn_color(*conn));
+            colors.push(super::conn_color(*conn));
         }
     }
     for c in &colors {
@@ -212,7 +186,7 @@ pub fn render(ladder: &Ladder) -> String {
                 conn,
                 detail,
             } => {
-                let color = conn_color(*conn);
+                let color = super::conn_color(*conn);
                 let ay = y + 22.0;
                 let (xa, xb) = (xs[*from], xs[*to]);
                 let lo = xa.min(xb);
@@ -259,7 +233,7 @@ pub fn render(ladder: &Ladder) -> String {
                 text,
                 conn,
             } => {
-                let color = conn.map_or("#374151", conn_color);
+                let color = conn.map_or("#374151", super::conn_color);
                 let x = xs[*lifeline] + 8.0;
                 let w = text_w(text) + 14.0;
                 let _ = writeln!(

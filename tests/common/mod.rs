@@ -211,3 +211,56 @@ pub fn json_records(args: &[&str]) -> Vec<serde_json::Value> {
 pub fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures")
 }
+
+/// An FTP session being crafted: its capture and its control connection.
+pub struct Ftp {
+    pub net: Net,
+    pub ctl: Conn,
+}
+
+impl Ftp {
+    pub fn greet(client: &str, server: &str) -> Ftp {
+        let mut net = Net::default();
+        let mut ctl = net.connect(sa(client), sa(server));
+        net.server_sends(&mut ctl, b"220 (vsFTPd 3.0.3)\r\n");
+        Ftp { net, ctl }
+    }
+    pub fn login_as(client: &str, server: &str, user: &str) -> Ftp {
+        let mut f = Ftp::greet(client, server);
+        f.cmd(&format!("USER {user}"));
+        f.reply("331 Please specify the password.");
+        f.cmd("PASS secret");
+        f.reply("230 Login successful.");
+        f
+    }
+    pub fn login(client: &str, server: &str) -> Ftp {
+        Ftp::login_as(client, server, "alice")
+    }
+    pub fn cmd(&mut self, line: &str) {
+        self.net
+            .client_sends(&mut self.ctl, format!("{line}\r\n").as_bytes());
+    }
+    pub fn reply(&mut self, line: &str) {
+        self.net
+            .server_sends(&mut self.ctl, format!("{line}\r\n").as_bytes());
+    }
+    pub fn quit(mut self) -> Net {
+        self.cmd("QUIT");
+        self.reply("221 Goodbye.");
+        self.net.close_by_server(&mut self.ctl);
+        self.net
+    }
+    /// PASV to 10.0.0.1:30000 + RETR of `data` (the 150 announces `announce` bytes).
+    pub fn pasv_retr(&mut self, name: &str, data: &[u8], announce: usize) {
+        self.cmd("PASV");
+        self.reply("227 Entering Passive Mode (10,0,0,1,117,48).");
+        let mut d = self.net.connect(sa("10.0.0.2:40001"), sa("10.0.0.1:30000"));
+        self.cmd(&format!("RETR {name}"));
+        self.reply(&format!(
+            "150 Opening BINARY mode data connection for {name} ({announce} bytes)."
+        ));
+        self.net.server_streams(&mut d, data, 1448);
+        self.net.close_by_server(&mut d);
+        self.reply("226 Transfer complete.");
+    }
+}
