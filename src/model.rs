@@ -95,6 +95,9 @@ pub struct DataConnection {
     pub first_data: Option<Timestamp>,
     pub last_data: Option<Timestamp>,
     pub packets: u64,
+    /// Segments carrying payload, per sender (retransmissions included).
+    pub data_segments_from_server: u64,
+    pub data_segments_from_client: u64,
     /// Ended by a RST rather than FINs.
     pub reset: bool,
     /// Closed by FIN or RST (false: the capture ended or the connection went idle).

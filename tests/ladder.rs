@@ -221,7 +221,7 @@ fn snapshot_eventhelix_like_summary_and_packets() {
     // Lifelines in the classic order: DNS 53; server 20, 21; client 1030, 1175, 5001, 5002.
     let ports: Vec<&str> = summary.lines().nth(4).unwrap().split_whitespace().collect();
     assert_eq!(ports, ["53", "20", "21", "1030", "1175", "5001", "5002"]);
-    assert!(summary.contains("readme.txt 1,402 B, 1.0 ms, 11.2 Mbit/s"));
+    assert!(summary.contains("readme.txt 1,402 B in 2 segments, 1.0 ms, 11.2 Mbit/s"));
     insta::assert_snapshot!("eventhelix_summary", summary);
 
     let packets = crafted_ladder(dir.path(), &["--detail", "packets"]);

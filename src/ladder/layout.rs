@@ -657,11 +657,7 @@ impl<'a> Builder<'a> {
         };
         let bases = SeqBases::new(&d.segments);
         let mut rows = Vec::new();
-        let mut data_segments = [0u64; 2];
         for (k, g) in d.segments.iter().enumerate() {
-            if g.len > 0 {
-                data_segments[usize::from(g.from_client)] += 1;
-            }
             let f = TcpFlags(g.flags);
             let third = is_third_ack(&d.segments, k);
             let notable = f.syn() || f.fin() || f.rst() || third;
@@ -701,8 +697,12 @@ impl<'a> Builder<'a> {
             if bytes == 0 {
                 continue;
             }
-            let n = data_segments[usize::from(from_client)];
-            let segs = if packets && n > 0 {
+            let n = if from_client {
+                d.data_segments_from_client
+            } else {
+                d.data_segments_from_server
+            };
+            let segs = if n > 0 {
                 format!(" in {n} segment{}", if n == 1 { "" } else { "s" })
             } else {
                 String::new()
@@ -1281,6 +1281,8 @@ mod tests {
             first_data: Some(ts(start + 1)),
             last_data: Some(ts(start + 1)),
             packets: 5,
+            data_segments_from_server: 1,
+            data_segments_from_client: 0,
             reset: false,
             closed: true,
             segments: Vec::new(),

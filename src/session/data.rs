@@ -107,6 +107,8 @@ impl DataFlow {
             first_data: self.first_data,
             last_data: self.last_data,
             packets: info.packets,
+            data_segments_from_server: self.log.data_segments[0],
+            data_segments_from_client: self.log.data_segments[1],
             reset: self.reset,
             closed,
             segments: std::mem::take(&mut self.log.segments),

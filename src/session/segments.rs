@@ -16,6 +16,8 @@ pub struct SegmentLog {
     handshake_acked: bool,
     /// Segments not kept because of the bound.
     pub dropped: u64,
+    /// Segments with payload sent by the server (0) and by the client (1), all counted.
+    pub data_segments: [u64; 2],
 }
 
 impl SegmentLog {
@@ -30,6 +32,9 @@ impl SegmentLog {
         from_initiator: bool,
         seg: &TcpSegment<'_>,
     ) {
+        if !seg.payload.is_empty() || seg.missing > 0 {
+            self.data_segments[usize::from(from_client)] += 1;
+        }
         let f = seg.flags;
         let mut notable = f.syn() || f.fin() || f.rst();
         if f.syn() && f.ack() {
