@@ -393,3 +393,55 @@ fn tcp_abuse_is_reported_not_fatal() {
     // Jumps of 2^31 are holes or rewinds: the transfer may not claim to be complete.
     assert_eq!(t[0]["complete"], false, "{}", t[0]);
 }
+
+/// 40,000 data connections open at once that no command claims, then closed, then a
+/// transfer: closing each once scanned the list of the others (quadratic); the transfer
+/// must still get its own connection, not a closed one.
+#[test]
+fn thousands_of_unclaimed_data_connections_close_in_linear_time() {
+    let mut f = Ftp::login(b"alice");
+    let mut open = Vec::new();
+    for i in 0..40_000u32 {
+        let port = 1024 + i % 60_000;
+        f.cmd(b"PASV");
+        f.reply(
+            format!(
+                "227 Entering Passive Mode (10,0,0,1,{},{}).",
+                port >> 8,
+                port & 255
+            )
+            .as_bytes(),
+        );
+        let client = sa(&format!("10.0.{}.2:{}", i / 60_000 + 1, 1024 + i % 60_000));
+        open.push(f.net.connect(client, sa(&format!("10.0.0.1:{port}"))));
+    }
+    for mut d in open {
+        f.net.close_by_server(&mut d);
+    }
+    f.cmd(b"PASV");
+    f.reply(b"227 Entering Passive Mode (10,0,0,1,250,0).");
+    let mut d = f.net.connect(sa("10.0.9.2:50000"), sa("10.0.0.1:64000"));
+    f.cmd(b"RETR last.bin");
+    f.reply(b"150 ok");
+    let body = bytes(21, 3000);
+    f.net.server_streams(&mut d, &body, 1000);
+    f.net.close_by_server(&mut d);
+    f.reply(b"226 ok");
+    let net = f.quit();
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(&net, dir.path(), "unclaimed.pcap");
+    let t0 = Instant::now();
+    let records = json_records(&[path.to_str().unwrap()]);
+    let took = t0.elapsed();
+    assert!(took < Duration::from_secs(15), "took {took:?}");
+    let s = sessions(&records);
+    let t = &s[0]["transfers"][0];
+    assert_eq!(t["bytes"], 3000, "{t}");
+    assert_eq!(t["sha256"], sha256_hex(&body));
+    assert_eq!(t["data"]["client"]["port"], 50000);
+    let unmatched = records
+        .iter()
+        .filter(|r| r["type"] == "unmatched_data")
+        .count();
+    assert_eq!(unmatched, 40_000);
+}
