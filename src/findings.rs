@@ -388,8 +388,10 @@ pub fn analyse(s: &Session, unclaimed: &[&DataConnection]) -> Vec<Finding> {
     let mut out = Vec::new();
     logins(s, &mut out);
     let mut used = vec![false; unclaimed.len()];
+    let mut earlier = Earlier::new(&s.commands);
     for ti in 0..s.transfers.len() {
-        transfer(s, ti, unclaimed, &mut used, &mut out);
+        earlier.advance(s.transfers[ti].command_index);
+        transfer(s, ti, &earlier, unclaimed, &mut used, &mut out);
     }
     for (i, dc) in unclaimed.iter().enumerate() {
         if used[i] {
@@ -543,18 +545,58 @@ fn logins(s: &Session, out: &mut Vec<Finding>) {
     }
 }
 
-/// The data-channel setup command of transfer `ti` (the last PORT/PASV-like command
-/// before it).
-fn setup_command(s: &Session, command_index: usize) -> Option<&Command> {
-    s.commands[..command_index.min(s.commands.len())]
-        .iter()
-        .rev()
-        .find(|c| {
-            matches!(
-                c.verb.as_str(),
-                "PORT" | "EPRT" | "LPRT" | "PASV" | "EPSV" | "LPSV"
-            )
-        })
+/// What the commands before a transfer command set up: the last PORT/PASV-like command,
+/// the last TYPE, the last SIZE of each name. Transfers come in command order, so one
+/// forward pass serves them all (a back-scan per transfer made a session of 100,000
+/// transfer commands take minutes).
+struct Earlier<'a> {
+    commands: &'a [Command],
+    /// Commands before this index have been seen.
+    next: usize,
+    setup: Option<&'a Command>,
+    type_cmd: Option<&'a Command>,
+    size: HashMap<&'a str, &'a Command>,
+}
+
+impl<'a> Earlier<'a> {
+    fn new(commands: &'a [Command]) -> Self {
+        Earlier {
+            commands,
+            next: 0,
+            setup: None,
+            type_cmd: None,
+            size: HashMap::new(),
+        }
+    }
+
+    /// Moves to just before command `index`.
+    fn advance(&mut self, index: usize) {
+        let index = index.min(self.commands.len());
+        if index < self.next {
+            *self = Earlier::new(self.commands);
+        }
+        for c in &self.commands[self.next..index] {
+            match c.verb.as_str() {
+                "PORT" | "EPRT" | "LPRT" | "PASV" | "EPSV" | "LPSV" => self.setup = Some(c),
+                "TYPE" => self.type_cmd = Some(c),
+                "SIZE" => {
+                    if let Some(name) = c.arg.as_deref() {
+                        self.size.insert(name, c);
+                    }
+                }
+                _ => {}
+            }
+        }
+        self.next = index;
+    }
+
+    /// The size the server reported to the last `SIZE name` (213 reply), and that command.
+    fn size_reply(&self, name: Option<&str>) -> Option<(u64, &'a Command)> {
+        let c = *self.size.get(name?)?;
+        let r = c.final_reply()?;
+        (r.code == 213).then_some(())?;
+        Some((r.text.trim().parse().ok()?, c))
+    }
 }
 
 /// Whether an unclaimed data connection matches a transfer's announced endpoint.
@@ -572,6 +614,7 @@ fn matches_announced(t: &crate::model::Transfer, dc: &DataConnection) -> bool {
 fn transfer(
     s: &Session,
     ti: usize,
+    earlier: &Earlier<'_>,
     unclaimed: &[&DataConnection],
     used: &mut [bool],
     out: &mut Vec<Finding>,
@@ -586,7 +629,7 @@ fn transfer(
         .and_then(|c| c.final_reply())
         .map(|r| r.ts)
         .unwrap_or(t.end);
-    let setup = setup_command(s, t.command_index);
+    let setup = earlier.setup;
     let active = t.mode.is_some_and(|m| !m.client_connects());
 
     // Announced endpoints.
@@ -774,7 +817,7 @@ fn transfer(
                 t.bytes
             ));
         }
-        if let Some((size, size_cmd)) = size_reply(s, t.command_index, t.arg.as_deref())
+        if let Some((size, size_cmd)) = earlier.size_reply(t.arg.as_deref())
             && binary
             && t.direction == Direction::Download
             && got != size
@@ -792,7 +835,7 @@ fn transfer(
         }
         if !problems.is_empty() {
             let mut ev = lines.clone();
-            if let Some((_, c)) = size_reply(s, t.command_index, t.arg.as_deref()) {
+            if let Some((_, c)) = earlier.size_reply(t.arg.as_deref()) {
                 ev.extend(command_lines(c));
             }
             out.push(finding(
@@ -817,11 +860,7 @@ fn transfer(
             Some(ti),
             dc.first_data.unwrap_or(dc.start),
             format!("{what}: transferred in ASCII mode (TYPE A) but the content looks binary: line endings may have been rewritten and the file corrupted; use TYPE I"),
-            s.commands[..t.command_index.min(s.commands.len())]
-                .iter()
-                .rev()
-                .find(|c| c.verb == "TYPE")
-                .map(command_lines)
+            earlier.type_cmd.map(command_lines)
                 .unwrap_or_default(),
         ));
     }
@@ -858,20 +897,6 @@ fn transfer(
             Vec::new(),
         ));
     }
-}
-
-/// The size the server reported to `SIZE name` before command `before`.
-fn size_reply<'a>(s: &'a Session, before: usize, name: Option<&str>) -> Option<(u64, &'a Command)> {
-    let name = name?;
-    s.commands[..before.min(s.commands.len())]
-        .iter()
-        .rev()
-        .find(|c| c.verb == "SIZE" && c.arg.as_deref() == Some(name))
-        .and_then(|c| {
-            let r = c.final_reply()?;
-            (r.code == 213).then_some(())?;
-            Some((r.text.trim().parse().ok()?, c))
-        })
 }
 
 /// How long the server took to answer each command (index into `commands`, nanoseconds).

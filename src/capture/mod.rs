@@ -341,9 +341,14 @@ impl CaptureReader {
 
     fn read_pcap_header(&mut self) -> Result<(), CaptureError> {
         if !self.fill(24)? {
-            return Err(CaptureError::Truncated {
-                offset: self.offset,
-            });
+            // Not "the last packet is incomplete": there is not even a file header.
+            return Err(self.corrupt(
+                self.end - self.start,
+                format!(
+                    "the file ends inside the pcap header ({} of 24 bytes)",
+                    self.end - self.start
+                ),
+            ));
         }
         let h = &self.buf[self.start..self.start + 24];
         let (big_endian, nanos, modified) = match rd32(false, h, 0) {

@@ -694,3 +694,21 @@ fn open_files() {
     let e = CaptureReader::open(dir.path()).err().unwrap();
     assert!(matches!(e, CaptureError::Open(_)), "{e:?}");
 }
+
+#[test]
+fn a_file_cut_inside_the_pcap_header_says_so() {
+    let mut header = Vec::new();
+    header.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
+    header.extend_from_slice(&[
+        2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0,
+    ]);
+    for cut in [4, 10, 23] {
+        let err = reader(header[..cut].to_vec()).err().expect("unusable");
+        let msg = err.to_string();
+        assert!(
+            msg.contains("pcap header") && msg.contains(&format!("{cut} of 24")),
+            "{msg}"
+        );
+    }
+    assert!(reader(header).is_ok());
+}

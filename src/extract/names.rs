@@ -119,11 +119,14 @@ pub fn stou_name(reply_texts: &[&str]) -> Option<String> {
     for text in reply_texts {
         for line in text.lines() {
             let line = line.trim();
-            if line.len() > 5 && line[..5].eq_ignore_ascii_case("FILE:") {
-                let n = line[5..].trim();
-                if !n.is_empty() {
-                    return Some(n.to_string());
-                }
+            // `get`: a reply's text is arbitrary, byte 5 may fall inside a character.
+            if let Some(n) = line
+                .get(..5)
+                .filter(|p| p.eq_ignore_ascii_case("FILE:"))
+                .map(|_| line[5..].trim())
+                && !n.is_empty()
+            {
+                return Some(n.to_string());
             }
             let lower = line.to_ascii_lowercase();
             if let Some(i) = lower.find("unique file name:") {
@@ -229,5 +232,12 @@ mod tests {
             Some("up.3".into())
         );
         assert_eq!(stou_name(&["Ok to send data.", "Transfer complete."]), None);
+        // Multi-byte characters across byte 5 (a corrupt reply once panicked here).
+        assert_eq!(stou_name(&["\u{fffd}\u{fffd}E: x.txt"]), None);
+        assert_eq!(stou_name(&["ab\u{e9}\u{e9}\u{e9}"]), None);
+        assert_eq!(
+            stou_name(&["file:\u{e9}t\u{e9}"]),
+            Some("\u{e9}t\u{e9}".into())
+        );
     }
 }

@@ -381,7 +381,10 @@ impl<'a> Builder<'a> {
 
     /// Assigns the data connections of one side to lanes: one per port when there are few
     /// ports (or one port, like 20), else the fewest lanes such that connections sharing a
-    /// lane do not overlap in time.
+    /// lane do not overlap in time, at most `MAX_SHARED_LANES`: beyond that, connections
+    /// share the lane that frees first even though they overlap (arrows on shared lanes
+    /// name their ports). Thousands of connections open at once once made thousands of
+    /// columns, and the text grid gigabytes.
     fn lanes(&self, server: bool) -> Lanes {
         let port = |d: &DataConnection| {
             if server {
@@ -390,14 +393,18 @@ impl<'a> Builder<'a> {
                 d.client.port()
             }
         };
+        let private = self.opts.private_lanes.max(1);
         let mut ports: Vec<u16> = Vec::new();
         for d in &self.data {
             let p = port(d.conn);
             if !ports.contains(&p) {
                 ports.push(p);
+                if ports.len() > private {
+                    break;
+                }
             }
         }
-        if ports.len() <= self.opts.private_lanes.max(1) {
+        if ports.len() <= private {
             return Lanes {
                 labels: ports.iter().map(|p| (p.to_string(), Some(*p))).collect(),
                 of: self
@@ -410,32 +417,37 @@ impl<'a> Builder<'a> {
         }
         // Interval partitioning: items are sorted by start; each takes the first lane free.
         let mut lane_end: Vec<Timestamp> = Vec::new();
-        let mut lane_ports: Vec<Vec<u16>> = Vec::new();
+        // Per lane: its first port, and whether other ports use it too.
+        let mut lane_port: Vec<(u16, bool)> = Vec::new();
         let mut of = Vec::with_capacity(self.data.len());
         for d in &self.data {
             let (start, end) = (d.conn.start, d.conn.end.max(d.conn.start));
+            let p = port(d.conn);
             let lane = match lane_end.iter().position(|e| *e < start) {
                 Some(l) => l,
-                None => {
+                None if lane_end.len() < MAX_SHARED_LANES => {
                     lane_end.push(start);
-                    lane_ports.push(Vec::new());
+                    lane_port.push((p, false));
                     lane_end.len() - 1
                 }
+                None => (0..lane_end.len())
+                    .min_by_key(|&l| lane_end[l])
+                    .expect("lanes exist"),
             };
-            lane_end[lane] = end;
-            if !lane_ports[lane].contains(&port(d.conn)) {
-                lane_ports[lane].push(port(d.conn));
+            lane_end[lane] = lane_end[lane].max(end);
+            if lane_port[lane].0 != p {
+                lane_port[lane].1 = true;
             }
             of.push(lane);
         }
-        let labels = lane_ports
+        let labels = lane_port
             .iter()
             .enumerate()
-            .map(|(i, ps)| {
-                if ps.len() == 1 {
-                    (ps[0].to_string(), Some(ps[0]))
-                } else {
+            .map(|(i, &(p, several))| {
+                if several {
                     (format!("data{}", i + 1), None)
+                } else {
+                    (p.to_string(), Some(p))
                 }
             })
             .collect();
@@ -987,6 +999,9 @@ impl<'a> Builder<'a> {
     }
 }
 
+/// Lanes per side for data connections beyond `private_lanes` ports.
+const MAX_SHARED_LANES: usize = 16;
+
 struct Lanes {
     /// Per lane: its label and its port when it has only one.
     labels: Vec<(String, Option<u16>)>,
@@ -1390,6 +1405,32 @@ mod tests {
         );
         let labels: Vec<&str> = l.lifelines.iter().map(|l| l.label.as_str()).collect();
         assert_eq!(labels, ["30001", "30002", "21", "40000", "50001", "50002"]);
+    }
+
+    #[test]
+    fn thousands_of_overlapping_connections_share_a_bounded_number_of_lanes() {
+        // 3,000 connections open at once: once 3,000 lanes per side (a text grid of
+        // gigabytes); now at most MAX_SHARED_LANES, each arrow naming its ports.
+        let conns: Vec<DataConnection> = (0..3000u16)
+            .map(|i| {
+                conn(
+                    u64::from(i) + 1,
+                    20000 + i,
+                    30000 + i,
+                    i64::from(i),
+                    100_000,
+                )
+            })
+            .collect();
+        let l = layout(&session(conns), &LayoutOptions::default());
+        let data = l
+            .lifelines
+            .iter()
+            .filter(|l| l.kind == LifelineKind::Data)
+            .count();
+        assert_eq!(data, 2 * MAX_SHARED_LANES);
+        assert!(l.rows.iter().any(|r| matches!(&r.kind,
+            RowKind::Arrow { label, .. } if label.starts_with("32999→22999 "))));
     }
 
     #[test]

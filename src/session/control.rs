@@ -67,7 +67,8 @@ pub struct ControlState {
     pub open_data: HashMap<ConnId, Binding>,
     /// Transfer commands still waiting for their data connection.
     waiting: VecDeque<usize>,
-    /// Data connections that opened for this session but no transfer has claimed yet.
+    /// Data connections that opened for this session but no transfer has claimed yet (and
+    /// ids of some closed since: `pop_unclaimed` skips them).
     unclaimed: VecDeque<ConnId>,
     /// Closed data connections no transfer claimed (yet), with why a refused one is not.
     pub unclaimed_closed: Vec<(DataConnection, Option<String>)>,
@@ -374,7 +375,7 @@ impl ControlState {
         let ti = self.session.transfers.len();
         self.session.transfers.push(t);
         // A passive client often connects before it sends the command.
-        if let Some(conn) = self.unclaimed.pop_front() {
+        if let Some(conn) = self.pop_unclaimed() {
             self.bind(conn, ti);
         } else if let Some(pos) = self
             .unclaimed_closed
@@ -386,6 +387,16 @@ impl ControlState {
         } else {
             self.waiting.push_back(ti);
         }
+    }
+
+    /// The oldest data connection still open and unclaimed (ids are never reused).
+    fn pop_unclaimed(&mut self) -> Option<ConnId> {
+        while let Some(conn) = self.unclaimed.pop_front() {
+            if self.open_data.get(&conn) == Some(&Binding::Unclaimed) {
+                return Some(conn);
+            }
+        }
+        None
     }
 
     fn bind(&mut self, conn: ConnId, ti: usize) {
@@ -409,8 +420,9 @@ impl ControlState {
         match self.open_data.remove(&conn) {
             Some(Binding::Transfer(ti)) => self.attach(ti, dc),
             Some(Binding::Refused(why)) => self.unclaimed_closed.push((dc, Some(why))),
+            // Its id stays in `unclaimed` (removing it was a scan per close: quadratic
+            // with thousands open); `pop_unclaimed` skips it.
             Some(Binding::Unclaimed) | None => {
-                self.unclaimed.retain(|c| *c != conn);
                 self.unclaimed_closed.push((dc, None));
             }
         }

@@ -3,7 +3,7 @@
 
 use crate::model::Mode;
 use crate::time::Timestamp;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 
 #[derive(Clone, Debug)]
@@ -26,55 +26,68 @@ pub struct Match {
     pub client_is_initiator: bool,
 }
 
-/// Expectations indexed by announced port. Each session keeps at most `PER_SESSION`
-/// unused ones, so memory is bounded by the number of open sessions.
+/// Expectations indexed by announced port, each list in announcement order (keyed by a
+/// sequence number, so removing one is cheap wherever it sits). Each session keeps at most
+/// `PER_SESSION` unused ones and each port at most `PER_PORT`, so memory is bounded by the
+/// number of open sessions and matching a new connection by `PER_PORT`.
 #[derive(Default)]
 pub struct Expectations {
-    by_port: HashMap<u16, Vec<Expectation>>,
-    per_session: HashMap<u64, Vec<(u16, Timestamp)>>,
+    by_port: HashMap<u16, BTreeMap<u64, Expectation>>,
+    per_session: HashMap<u64, VecDeque<(u16, u64)>>,
+    next: u64,
 }
 
 const PER_SESSION: usize = 16;
+/// Thousands of open sessions announcing one port is no real traffic; without a bound,
+/// hostile captures made every new connection scan them all.
+const PER_PORT: usize = 1024;
 
 impl Expectations {
     pub fn add(&mut self, e: Expectation) {
-        let list = self.per_session.entry(e.session).or_default();
-        if list.len() >= PER_SESSION {
-            let (port, created) = list.remove(0);
-            let session = e.session;
-            Self::remove_from(&mut self.by_port, port, |x| {
-                x.session == session && x.created == created
-            });
+        let port = e.announced.port();
+        let session = e.session;
+        let seq = self.next;
+        self.next += 1;
+        let list = self.per_session.entry(session).or_default();
+        if list.len() >= PER_SESSION
+            && let Some((old_port, old_seq)) = list.pop_front()
+        {
+            Self::remove_from(&mut self.by_port, old_port, old_seq);
         }
-        list.push((e.announced.port(), e.created));
-        self.by_port.entry(e.announced.port()).or_default().push(e);
+        list.push_back((port, seq));
+        let by_port = self.by_port.entry(port).or_default();
+        by_port.insert(seq, e);
+        if by_port.len() > PER_PORT
+            && let Some((old_seq, old)) = by_port.pop_first()
+            && let Some(l) = self.per_session.get_mut(&old.session)
+        {
+            l.retain(|&(_, s)| s != old_seq);
+        }
     }
 
     fn remove_from(
-        by_port: &mut HashMap<u16, Vec<Expectation>>,
+        by_port: &mut HashMap<u16, BTreeMap<u64, Expectation>>,
         port: u16,
-        pred: impl Fn(&Expectation) -> bool,
-    ) {
-        if let Some(v) = by_port.get_mut(&port) {
-            if let Some(i) = v.iter().position(pred) {
-                v.remove(i);
-            }
-            if v.is_empty() {
-                by_port.remove(&port);
-            }
+        seq: u64,
+    ) -> Option<Expectation> {
+        let list = by_port.get_mut(&port)?;
+        let e = list.remove(&seq);
+        if list.is_empty() {
+            by_port.remove(&port);
         }
+        e
     }
 
     /// Finds (and consumes) the expectation a new connection fulfils: an exact endpoint
     /// match first, then a match by port on the control connection's addresses.
     pub fn take(&mut self, initiator: SocketAddr, responder: SocketAddr) -> Option<Match> {
-        let mut best: Option<(u8, u16, usize, bool)> = None;
+        let mut best: Option<(u8, u16, u64, bool)> = None;
         for (listener, client_is_initiator_if_passive) in [(responder, true), (initiator, false)] {
             let Some(list) = self.by_port.get(&listener.port()) else {
                 continue;
             };
             // Latest announcement first: a client reusing a port replaces the old one.
-            for (i, e) in list.iter().enumerate().rev() {
+            for (&seq, e) in list.iter().rev() {
                 let (rank, client_is_initiator) = if e.mode.client_connects() {
                     // The server listens on the announced endpoint.
                     let rank = if listener == e.announced {
@@ -98,22 +111,14 @@ impl Expectations {
                 // The listener side being the TCP responder is the normal orientation.
                 let rank = rank * 2 + u8::from(!client_is_initiator_if_passive);
                 if best.is_none_or(|b| rank < b.0) {
-                    best = Some((rank, listener.port(), i, client_is_initiator));
+                    best = Some((rank, listener.port(), seq, client_is_initiator));
                 }
             }
         }
-        let (_, port, i, client_is_initiator) = best?;
-        let list = self.by_port.get_mut(&port).expect("found above");
-        let expectation = list.remove(i);
-        if list.is_empty() {
-            self.by_port.remove(&port);
-        }
-        if let Some(l) = self.per_session.get_mut(&expectation.session)
-            && let Some(j) = l
-                .iter()
-                .position(|(p, c)| *p == port && *c == expectation.created)
-        {
-            l.remove(j);
+        let (_, port, seq, client_is_initiator) = best?;
+        let expectation = Self::remove_from(&mut self.by_port, port, seq).expect("found above");
+        if let Some(l) = self.per_session.get_mut(&expectation.session) {
+            l.retain(|&(_, s)| s != seq);
         }
         Some(Match {
             expectation,
@@ -124,16 +129,14 @@ impl Expectations {
     /// Forgets a finished session's expectations.
     pub fn drop_session(&mut self, session: u64) {
         if let Some(list) = self.per_session.remove(&session) {
-            for (port, created) in list {
-                Self::remove_from(&mut self.by_port, port, |x| {
-                    x.session == session && x.created == created
-                });
+            for (port, seq) in list {
+                Self::remove_from(&mut self.by_port, port, seq);
             }
         }
     }
 
     pub fn len(&self) -> usize {
-        self.by_port.values().map(Vec::len).sum()
+        self.by_port.values().map(BTreeMap::len).sum()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -202,5 +205,34 @@ mod tests {
         assert_eq!(x.len(), PER_SESSION);
         x.drop_session(7);
         assert!(x.is_empty());
+    }
+
+    #[test]
+    fn thousands_of_sessions_announcing_one_port_stay_cheap_and_bounded() {
+        // Once quadratic: every announcement beyond 16 moved the whole port's list.
+        let mut x = Expectations::default();
+        let started = std::time::Instant::now();
+        for round in 0..50 {
+            for s in 0..4000u64 {
+                let mut e = exp(s, Mode::Passive, "10.0.0.1:30000");
+                e.created = Timestamp(round);
+                x.add(e);
+            }
+        }
+        assert!(x.len() <= PER_PORT);
+        // The latest announcement wins; nothing matches a connection to another host.
+        let m = x.take(sa("10.0.0.2:40000"), sa("10.0.0.1:30000")).unwrap();
+        assert_eq!(m.expectation.session, 3999);
+        assert_eq!(m.expectation.created, Timestamp(49));
+        for _ in 0..20_000 {
+            assert!(x.take(sa("10.0.0.2:40000"), sa("10.9.9.9:30000")).is_none());
+        }
+        for s in 0..4000 {
+            x.drop_session(s);
+        }
+        assert!(x.is_empty());
+        assert!(x.per_session.is_empty());
+        let took = started.elapsed();
+        assert!(took < std::time::Duration::from_secs(20), "took {took:?}");
     }
 }

@@ -13,7 +13,8 @@ pub struct TcpConfig {
     pub dir: DirLimits,
     /// Out-of-order bytes buffered across all connections.
     pub max_buffered_total: usize,
-    /// Connections tracked at once; beyond it the least recently active is closed.
+    /// Connections tracked at once; at the limit the least recently active are closed,
+    /// 1/64 of the limit at a time.
     pub max_connections: usize,
     /// A connection silent this long (capture time) is closed.
     pub idle_timeout_ns: i64,
@@ -440,16 +441,27 @@ impl<S: Default> TcpTable<S> {
         }
     }
 
+    /// Makes room at the connection limit. Finding the least recently active connection
+    /// means a scan of the whole table, so each scan frees a batch (1/64 of the limit):
+    /// one scan per new connection made a flood of new 4-tuples at the limit quadratic
+    /// (minutes for a few thousand SYNs beyond 250,000).
     fn evict_oldest<H: ConnectionHandler<State = S>>(&mut self, ts: Timestamp, handler: &mut H) {
-        // Prefer forgetting a closed connection; otherwise close the least recently active.
-        let victim = self
+        let batch = (self.config.max_connections / 64).max(1);
+        // Prefer forgetting closed connections; otherwise close the least recently active
+        // (ids break ties, so the order of output does not depend on the hash map).
+        let mut order: Vec<(bool, Timestamp, ConnId, FlowKey)> = self
             .conns
             .iter()
-            .min_by_key(|(_, c)| (!c.closed, c.info.last_ts))
-            .map(|(k, _)| *k);
-        if let Some(key) = victim {
+            .map(|(k, c)| (!c.closed, c.info.last_ts, c.info.id, *k))
+            .collect();
+        if order.len() > batch {
+            order.select_nth_unstable_by_key(batch - 1, |o| (o.0, o.1, o.2));
+            order.truncate(batch);
+        }
+        order.sort_unstable_by_key(|o| (o.0, o.1, o.2));
+        for (open, _, _, key) in order {
             let conn = self.conns.remove(&key).expect("listed");
-            if !conn.closed {
+            if open {
                 self.stats.evicted += 1;
                 self.close(conn, ts, CloseReason::Evicted, handler);
             }
@@ -613,6 +625,47 @@ mod tests {
         );
         assert_eq!(t.stats.expired, 2);
         assert_eq!(t.len(), 1);
+    }
+
+    #[test]
+    fn a_flood_of_new_connections_at_the_limit_evicts_the_oldest_in_batches() {
+        let config = TcpConfig {
+            max_connections: 50_000,
+            ..TcpConfig::default()
+        };
+        let mut t = TcpTable::new(config);
+        let mut log = Log::default();
+        let started = std::time::Instant::now();
+        // 150,000 SYNs from distinct 4-tuples, 1 µs apart: nothing idles out. One table
+        // scan per eviction made this take many minutes.
+        for i in 0..150_000u32 {
+            let src = format!(
+                "10.{}.{}.{}:{}",
+                i >> 16,
+                (i >> 8) & 255,
+                i & 255,
+                1024 + i % 50_000
+            );
+            run(
+                &mut t,
+                &mut log,
+                i64::from(i) * 1000,
+                seg(&src, S, i, SYN, b""),
+            );
+        }
+        let took = started.elapsed();
+        assert!(took < std::time::Duration::from_secs(20), "took {took:?}");
+        assert!(t.len() <= 50_000);
+        assert_eq!(t.stats.evicted as usize, 150_000 - t.len());
+        // The oldest went first: connection 1 was evicted, the newest is still tracked.
+        let evicted: Vec<&String> = log.0.iter().filter(|l| l.contains("Evicted")).collect();
+        assert_eq!(evicted[0], "1 Closed { reason: Evicted }");
+        assert_eq!(evicted[1], "2 Closed { reason: Evicted }");
+        assert!(
+            !log.0
+                .iter()
+                .any(|l| l == "150000 Closed { reason: Evicted }")
+        );
     }
 
     #[test]
