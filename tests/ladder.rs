@@ -306,7 +306,7 @@ fn hostile_strings_never_reach_any_output_raw() {
     let text = crafted_ladder(dir.path(), &["--color", "never"]);
     no_raw_controls("text", &text);
     assert!(text.contains("\\x1b[2J"), "escape shown escaped");
-    assert!(text.contains("\\x202e"));
+    assert!(text.contains("\\u{202e}"));
     let mermaid = crafted_ladder(dir.path(), &["--format", "mermaid"]);
     no_raw_controls("mermaid", &mermaid);
     check_mermaid(&mermaid);

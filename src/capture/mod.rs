@@ -486,9 +486,23 @@ impl CaptureReader {
         if self.end == self.start {
             Ok(None)
         } else {
-            Err(CaptureError::Truncated {
+            Err(self.pcapng_truncated())
+        }
+    }
+
+    /// A pcapng that ends inside a block: a warning, unless it ends inside the very first
+    /// section header (then there is no capture at all, as for a cut pcap file header).
+    fn pcapng_truncated(&self) -> CaptureError {
+        if self.offset == 0 {
+            let have = self.end - self.start;
+            CaptureError::Corrupt {
+                offset: have as u64,
+                reason: format!("the file ends inside the pcapng section header ({have} bytes)"),
+            }
+        } else {
+            CaptureError::Truncated {
                 offset: self.offset,
-            })
+            }
         }
     }
 
@@ -570,9 +584,7 @@ impl CaptureReader {
                 ));
             }
             if !self.fill(blen)? {
-                return Err(CaptureError::Truncated {
-                    offset: self.offset,
-                });
+                return Err(self.pcapng_truncated());
             }
             let b = &self.buf[self.start..self.start + blen];
             if rd32(be, b, blen - 4) as usize != blen {

@@ -712,3 +712,19 @@ fn a_file_cut_inside_the_pcap_header_says_so() {
     }
     assert!(reader(header).is_ok());
 }
+
+#[test]
+fn pcapng_cut_inside_its_first_section_header_is_not_a_capture() {
+    let ng = Ng::new(false);
+    for cut in [10, 20, ng.out.len() - 1] {
+        let data = ng.out[..cut].to_vec();
+        let err = match reader(data) {
+            Err(e) => Some(e),
+            Ok(mut r) => read_all(&mut r).1,
+        };
+        assert!(
+            matches!(&err, Some(CaptureError::Corrupt { reason, .. }) if reason.contains("section header")),
+            "cut at {cut}: {err:?}"
+        );
+    }
+}

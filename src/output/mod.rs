@@ -15,7 +15,11 @@ pub fn sanitize(s: &str) -> std::borrow::Cow<'_, str> {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if is_unsafe(c) => out.push_str(&format!("\\x{:02x}", c as u32)),
+            // \xNN for bytes, \u{NNNN} beyond (so U+202E is not read as \x20 then "2e").
+            c if is_unsafe(c) && (c as u32) <= 0xff => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c if is_unsafe(c) => out.push_str(&format!("\\u{{{:04x}}}", c as u32)),
             c => out.push(c),
         }
     }
@@ -73,7 +77,7 @@ mod tests {
         assert_eq!(sanitize("plain.txt"), "plain.txt");
         assert_eq!(sanitize("a\x1b[2Jb"), "a\\x1b[2Jb");
         assert_eq!(sanitize("x\u{9b}31m\r\n"), "x\\x9b31m\\r\\n");
-        assert_eq!(sanitize("rtl\u{202e}gpj.exe"), "rtl\\x202egpj.exe");
+        assert_eq!(sanitize("rtl\u{202e}gpj.exe"), "rtl\\u{202e}gpj.exe");
     }
 
     #[test]
