@@ -596,27 +596,13 @@ fn unusable_input_and_unwritable_output_exit_2() {
     assert!(err.contains("unclosed"), "{err}");
 }
 
-fn shared() -> Option<PathBuf> {
-    match std::env::var_os("FTPFLOW_SHARED") {
-        Some(p) => Some(PathBuf::from(p)),
-        None => {
-            eprintln!("skipped: FTPFLOW_SHARED is not set (the realcap extraction test needs it)");
-            None
-        }
-    }
-}
-
 #[test]
 fn realcap_files_extract_with_the_ground_truth_sha256() {
-    let Some(shared) = shared() else { return };
+    let Some(shared) = shared("the realcap extraction test") else {
+        return;
+    };
     let dir = shared.join("realcap");
-    let mut truths: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    truths.sort();
-    assert!(!truths.is_empty());
+    let truths = realcap_truths(&shared);
     let mut problems = Vec::new();
     let (mut files, mut compared) = (0, 0);
     for tp in truths {

@@ -616,11 +616,10 @@ fn no_subcommand_prints_every_session_ladder() {
 
 #[test]
 fn realcap_eventhelix_has_dns_lifeline_and_phases() {
-    let Some(shared) = std::env::var_os("FTPFLOW_SHARED") else {
-        eprintln!("skipped: FTPFLOW_SHARED is not set");
+    let Some(shared) = shared("the EventHelix ladder test") else {
         return;
     };
-    let cap = PathBuf::from(shared).join("realcap/i_eventhelix_dns.pcap");
+    let cap = shared.join("realcap/i_eventhelix_dns.pcap");
     let (code, out, err) = run_in(&manifest(), &["ladder", cap.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
     let header: Vec<&str> = out.lines().take(6).collect();

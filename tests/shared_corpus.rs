@@ -4,19 +4,6 @@
 mod common;
 use common::*;
 use serde_json::Value;
-use std::path::PathBuf;
-
-fn shared() -> Option<PathBuf> {
-    match std::env::var_os("FTPFLOW_SHARED") {
-        Some(p) => Some(PathBuf::from(p)),
-        None => {
-            eprintln!(
-                "skipped: FTPFLOW_SHARED is not set (point it at the shared folder to run the corpus tests)"
-            );
-            None
-        }
-    }
-}
 
 fn ip_port(v: &Value) -> (Option<String>, Option<u64>) {
     let a = v.as_array().unwrap();
@@ -34,15 +21,11 @@ fn endpoint_agrees(ours: &Value, truth: &Value) -> bool {
 
 #[test]
 fn realcap_transfers_equal_ground_truth() {
-    let Some(shared) = shared() else { return };
+    let Some(shared) = shared("the corpus tests") else {
+        return;
+    };
     let dir = shared.join("realcap");
-    let mut truths: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    truths.sort();
-    assert!(!truths.is_empty());
+    let truths = realcap_truths(&shared);
     let mut problems = Vec::new();
     let mut checked = 0;
     for truth_path in truths {
@@ -235,7 +218,9 @@ fn endpoint_str(v: &Value) -> String {
 
 #[test]
 fn corpus_no_crash_and_announced_data_connections_are_linked() {
-    let Some(shared) = shared() else { return };
+    let Some(shared) = shared("the corpus tests") else {
+        return;
+    };
     let corpus = shared.join("corpus");
     let manifest = std::fs::read_to_string(corpus.join("MANIFEST.tsv")).unwrap();
     let mut header: Vec<&str> = Vec::new();

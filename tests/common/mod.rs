@@ -264,3 +264,31 @@ impl Ftp {
         self.reply("226 Transfer complete.");
     }
 }
+
+/// The shared corpus folder when FTPFLOW_SHARED points at it; otherwise prints why `what`
+/// is skipped and returns None.
+pub fn shared(what: &str) -> Option<PathBuf> {
+    match std::env::var_os("FTPFLOW_SHARED") {
+        Some(p) => Some(PathBuf::from(p)),
+        None => {
+            eprintln!("skipped ({what}): FTPFLOW_SHARED is not set; point it at the shared folder");
+            None
+        }
+    }
+}
+
+/// The ground-truth files of the shared realcap captures, sorted.
+pub fn realcap_truths(shared: &Path) -> Vec<PathBuf> {
+    let mut truths: Vec<PathBuf> = std::fs::read_dir(shared.join("realcap"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    truths.sort();
+    assert!(
+        !truths.is_empty(),
+        "no realcap/*.json in {}",
+        shared.display()
+    );
+    truths
+}
